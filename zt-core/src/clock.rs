@@ -49,7 +49,8 @@ impl ManualClock {
 
     /// Sets the time.
     pub fn set(&self, now: SystemTime) {
-        self.nanos_since_epoch.store(to_nanos(now), Ordering::SeqCst);
+        self.nanos_since_epoch
+            .store(to_nanos(now), Ordering::SeqCst);
     }
 
     /// Moves the time forward by `by`.

@@ -361,3 +361,6 @@ fn validate_path(path: &str) -> Result<(), IdError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Reading the bearer token from a request (RFC 6750 section 2.1).
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::reject::Rejection;
+
+/// Longest `Authorization` header value read, in bytes; longer ones are refused unparsed.
+pub(crate) const MAX_AUTHORIZATION_LEN: usize = 16 * 1024;
+
+/// The bearer token of a request: `Ok(None)` when the request carries no bearer
+/// credentials, a rejection when the `Authorization` header is malformed or repeated.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Rejection> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(invalid_request("the Authorization header is repeated"));
+    }
+    if value.len() > MAX_AUTHORIZATION_LEN {
+        return Err(invalid_request("the Authorization header is too long"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| invalid_request("the Authorization header is not text"))?;
+
+    // Another scheme (Basic, DPoP, ...) carries no bearer token.
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = token.trim_start_matches(' ');
+    if !is_b64token(token) {
+        return Err(invalid_request("the bearer token is malformed"));
+    }
+    Ok(Some(token))
+}
+
+/// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+fn invalid_request(description: &'static str) -> Rejection {
+    Rejection::InvalidRequest { description }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn with(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_static(v));
+        }
+        headers
+    }
+
+    #[test]
+    fn bearer_token_is_read_with_any_scheme_case() {
+        assert_eq!(bearer_token(&with(&["Bearer a.b.c"])), Ok(Some("a.b.c")));
+        assert_eq!(
+            bearer_token(&with(&["bearer a.b-c_d"])),
+            Ok(Some("a.b-c_d"))
+        );
+    }
+
+    #[test]
+    fn request_without_bearer_credentials_has_no_token() {
+        assert_eq!(bearer_token(&HeaderMap::new()), Ok(None));
+        assert_eq!(bearer_token(&with(&["Basic dXNlcjpwdw=="])), Ok(None));
+        assert_eq!(bearer_token(&with(&["Bearer"])), Ok(None));
+    }
+
+    #[test]
+    fn repeated_authorization_header_is_an_invalid_request() {
+        let headers = with(&["Bearer a", "Bearer b"]);
+        let result = bearer_token(&headers);
+        assert!(matches!(result, Err(Rejection::InvalidRequest { .. })));
+    }
+
+    #[test]
+    fn token_with_characters_outside_b64token_is_an_invalid_request() {
+        for value in [
+            "Bearer a b",
+            "Bearer a,b",
+            "Bearer ",
+            "Bearer ==",
+            "Bearer a\"b",
+        ] {
+            let headers = with(&[value]);
+            let result = bearer_token(&headers);
+            assert!(
+                matches!(result, Err(Rejection::InvalidRequest { .. })),
+                "{value}"
+            );
+        }
+    }
+}

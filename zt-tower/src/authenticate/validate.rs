@@ -1,0 +1,48 @@
+//! What the authentication layer asks of a token validator.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use zt_core::{PeerIdentity, Subject};
+use zt_token::TokenError;
+
+/// Validates bearer tokens for [`AuthenticateLayer`](super::AuthenticateLayer).
+///
+/// Implemented for zt-token's `Validator`; implement it for another validator (or a test
+/// double) to use that instead. An implementation must fail closed: any doubt is an error.
+pub trait ValidateToken: Clone + Send + Sync + 'static {
+    /// Validates `token`, presented over a connection whose verified peer is `peer` (used to
+    /// check RFC 8705 certificate-bound tokens), and returns whom it speaks for.
+    ///
+    /// # Errors
+    ///
+    /// The [`TokenError`] naming the rule the token broke.
+    fn validate(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> impl Future<Output = Result<Arc<Subject>, TokenError>> + Send;
+}
+
+/// The fixed description sent to the caller for a token error: expiry and timing are
+/// named (they tell an honest client to fetch a new token), everything else is "invalid".
+pub(crate) fn describe(error: &TokenError) -> &'static str {
+    match error {
+        TokenError::Expired => "the access token expired",
+        TokenError::NotYetValid | TokenError::IssuedInFuture => "the access token is not valid yet",
+        TokenError::BindingWithoutPeer
+        | TokenError::BindingMismatch
+        | TokenError::BindingRequired => "the access token is not bound to this client certificate",
+        _ => "the access token is invalid",
+    }
+}
+
+impl ValidateToken for zt_token::Validator {
+    fn validate(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> impl Future<Output = Result<Arc<Subject>, TokenError>> + Send {
+        zt_token::Validator::validate(self, token, peer)
+    }
+}
