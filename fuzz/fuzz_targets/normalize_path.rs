@@ -13,6 +13,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert_eq!(again.as_ref(), Ok(&path));
         let s = path.as_str();
         assert!(s.starts_with('/'));
-        assert!(!s.contains("//") && !s.contains("/./") && !s.contains("/../"), "{s}");
+        assert!(
+            !s.contains("//") && !s.contains("/./") && !s.contains("/../"),
+            "{s}"
+        );
     }
 });

@@ -40,6 +40,24 @@ pub enum Reason {
     Revoked(String),
 }
 
+impl Reason {
+    /// A short, stable code for metric labels and log filters, such as `denied_by_rule`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoRuleMatched => "no_rule_matched",
+            Self::AllowedByRule => "allowed_by_rule",
+            Self::DeniedByRule => "denied_by_rule",
+            Self::InsufficientRoles => "insufficient_roles",
+            Self::ConditionError(_) => "condition_error",
+            Self::GrantExpired => "grant_expired",
+            Self::PathRejected(_) => "path_rejected",
+            Self::Error(_) => "error",
+            Self::NonCanonicalMethod => "non_canonical_method",
+            Self::Revoked(_) => "revoked",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -224,8 +242,12 @@ impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let effect = self.effect.as_str();
         match &self.rule {
-            Some(rule) => write!(f, "{effect} ({}: {rule})", self.reason),
-            None => write!(f, "{effect} ({})", self.reason),
+            Some(rule) => write!(f, "{effect} ({}: {rule})", self.reason)?,
+            None => write!(f, "{effect} ({})", self.reason)?,
+        }
+        match &self.grant {
+            Some(grant) => write!(f, " via grant {}", grant.id),
+            None => Ok(()),
         }
     }
 }

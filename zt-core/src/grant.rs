@@ -135,9 +135,12 @@ impl GrantStore {
 
     /// Removes the grant with `id`; returns whether there was one.
     pub fn remove(&self, id: &str) -> bool {
-        let before = self.len();
-        self.grants.rcu(|current| without_id(current, id));
-        self.len() < before
+        let mut removed = false;
+        self.grants.rcu(|current| {
+            removed = current.values().flatten().any(|g| &*g.id == id);
+            without_id(current, id)
+        });
+        removed
     }
 
     /// Drops every grant that no longer counts at `now`.

@@ -147,8 +147,8 @@ mod revocation;
 mod rules;
 
 pub use audit::{
-    AuditSink, DEFAULT_AUDIT_QUEUE, DecisionRecord, JsonLinesAuditSink, MemoryAuditSink,
-    NoopAuditSink, TracingAuditSink,
+    AuditSink, DEFAULT_AUDIT_QUEUE, DecisionRecord, JsonLinesAuditSink, METRIC_DECISIONS,
+    METRIC_DRY_RUN_MATCHES, MemoryAuditSink, MetricsAuditSink, NoopAuditSink, TracingAuditSink,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{ConditionError, Decision, DryRunOutcome, Effect, GrantUse, Reason, RuleError};
@@ -175,4 +175,4 @@ pub use revocation::{
     METRIC_REVOCATION_REJECTED, METRIC_REVOCATION_RELOADS, Revocation, RevocationError,
     RevocationKind, RevocationList, RevocationOrigin, RevocationTarget, RevocationWatcher,
 };
-pub use rules::{PolicyError, PolicyErrorKind, PolicyHandle, RulePolicy};
+pub use rules::{PolicyError, PolicyErrorKind, PolicyHandle, PolicyWatcher, RulePolicy};

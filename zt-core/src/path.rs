@@ -8,12 +8,12 @@
 //!
 //! | input | result |
 //! | --- | --- |
-//! | `/a//b`, `/a/./b`, `/a/x/../b`, `/a/%2e%2E/a/b` | `/a/b` |
+//! | `/a//b`, `/a/./b`, `/a/x/../b` | `/a/b` |
 //! | `/../a` | `/a` (never above the root) |
 //! | `/%7Euser/%41` | `/~user/A` (unreserved characters decoded) |
 //! | `/caf%c3%a9` | `/caf%C3%A9` (other escapes kept, hex in uppercase) |
 //! | `/a?x=1#f` | `/a` (query and fragment excluded) |
-//! | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e` | error |
+//! | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e`, `/a/%2e%2e` | error |
 //! | `/%C0%AE`, `/%FF` (overlong or invalid UTF-8) | error |
 //!
 //! ```
@@ -48,6 +48,13 @@ pub enum PathError {
     #[error("path holds an encoded separator at offset {offset}")]
     EncodedSeparator {
         /// Byte offset of the `%`.
+        offset: usize,
+    },
+    /// A segment is `.` or `..` spelled with escapes (`%2e%2e`): a dot segment to readers
+    /// that decode first, a plain name to readers that resolve first.
+    #[error("path holds an encoded dot segment at offset {offset}")]
+    EncodedDotSegment {
+        /// Byte offset of the segment.
         offset: usize,
     },
     /// The path holds a backslash, which some servers read as `/`.
@@ -159,26 +166,26 @@ impl FromStr for NormalizedPath {
 /// Steps, in order: the query and fragment are cut off; each `%XX` escape is checked, and
 /// those of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded while all others are
 /// kept with uppercase hex; raw characters outside the RFC 3986 path set are encoded; empty
-/// segments are dropped; `.` and `..` segments are resolved without climbing above `/`. A
-/// trailing slash is kept (`/a/` and `/a` stay different paths), since routers treat them
-/// differently.
+/// segments are dropped; `.` and `..` segments are resolved without climbing above `/`
+/// (spelled with escapes, as `%2e%2e`, they are refused). A trailing slash is kept (`/a/`
+/// and `/a` stay different paths), since routers treat them differently.
 ///
 /// | input | result |
 /// | --- | --- |
-/// | `/a//b`, `/a/./b`, `/a/x/../b`, `/a/%2e%2E/a/b` | `/a/b` |
+/// | `/a//b`, `/a/./b`, `/a/x/../b` | `/a/b` |
 /// | `/../a` | `/a` (never above the root) |
 /// | `/%7Euser/%41` | `/~user/A` (unreserved characters decoded) |
 /// | `/caf%c3%a9` | `/caf%C3%A9` (other escapes kept, hex in uppercase) |
 /// | `/a?x=1#f` | `/a` (query and fragment excluded) |
-/// | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e` | error |
+/// | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e`, `/a/%2e%2e` | error |
 /// | `/%C0%AE`, `/%FF` (overlong or invalid UTF-8) | error |
 ///
 /// # Errors
 ///
 /// [`PathError`] when the path is not absolute, is longer than [`MAX_PATH_LEN`], holds an
-/// encoded `/` or `\`, a backslash, an encoded control character, a `;` parameter, a
-/// double-encoded escape, a malformed escape, escapes that are not UTF-8, or a raw byte
-/// outside visible ASCII.
+/// encoded `/` or `\`, an encoded dot segment, a backslash, an encoded control character,
+/// a `;` parameter, a double-encoded escape, a malformed escape, escapes that are not
+/// UTF-8, or a raw byte outside visible ASCII.
 pub fn normalize_path(raw: &str) -> Result<NormalizedPath, PathError> {
     let path = raw.split(['?', '#']).next().unwrap_or_default();
     if !path.starts_with('/') {
@@ -191,6 +198,10 @@ pub fn normalize_path(raw: &str) -> Result<NormalizedPath, PathError> {
     let mut start = 1;
     for segment in path[1..].split('/') {
         let decoded = decode_segment(segment, start)?;
+        // `%2e%2e` is `..` only to readers that decode before resolving dot segments.
+        if matches!(decoded.as_str(), "." | "..") && decoded != segment {
+            return Err(PathError::EncodedDotSegment { offset: start });
+        }
         out.push_segment(&decoded);
         start += segment.len() + 1;
     }

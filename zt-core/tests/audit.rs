@@ -88,9 +88,12 @@ fn the_json_lines_sink_writes_one_object_per_line() {
 #[test]
 fn a_full_queue_drops_records_and_the_next_record_reports_the_count() {
     let gate = Arc::new(Barrier::new(2));
-    let shared = Shared { gate: Some(gate.clone()), ..Shared::default() };
+    let shared = Shared {
+        gate: Some(gate.clone()),
+        ..Shared::default()
+    };
     let sink = JsonLinesAuditSink::new(shared.clone(), 1).unwrap();
-    // The writer takes the first record and blocks on the gate; one more fills the queue.
+    // The writer blocks on the gate with the first record; the queue fills behind it.
     sink.record(record(Effect::Allow, false));
     let mut sent = 1;
     while sink.dropped_total() == 0 && sent < 1000 {
@@ -100,9 +103,10 @@ fn a_full_queue_drops_records_and_the_next_record_reports_the_count() {
     let dropped = sink.dropped_total();
     assert!(dropped > 0);
     gate.wait();
-    // Wait (bounded) for the queue to drain so that this record is not dropped too.
+    // Wait (bounded) until every accepted record is written, so the next one is not dropped.
+    let accepted = usize::try_from(sent - dropped).unwrap();
     let mut tries = 0;
-    while lines(&shared).len() < 2 && tries < 500 {
+    while lines(&shared).len() < accepted && tries < 500 {
         std::thread::sleep(std::time::Duration::from_millis(2));
         tries += 1;
     }
@@ -163,5 +167,16 @@ fn dry_run_outcomes_reach_the_record() {
     let decision = zt_core::Policy::evaluate(&p, &request);
     let r = DecisionRecord::new(&request, &decision);
     assert!(r.dry_run);
-    assert_eq!(r.to_json(0)["dry_run_outcomes"], json!([{ "rule": "d", "effect": "deny" }]));
+    let outcomes = &r.to_json(0)["dry_run_outcomes"];
+    assert_eq!(outcomes, &json!([{ "rule": "d", "effect": "deny" }]));
+}
+
+#[test]
+fn a_pair_of_sinks_both_receive_every_record() {
+    let (a, b) = (MemoryAuditSink::new(), MemoryAuditSink::new());
+    let pair = (a.clone(), (b.clone(), zt_core::MetricsAuditSink));
+    pair.record(record(Effect::Deny, false));
+    assert_eq!(a.records().len(), 1);
+    assert_eq!(b.records().len(), 1);
+    assert_eq!(a.records()[0].reason_code, "allowed_by_rule");
 }

@@ -29,12 +29,28 @@ fn with_claims(claims: serde_json::Value) -> Principal {
 #[test]
 fn equals_compares_strings_numbers_and_booleans() {
     let p = allow_when(r#"{ claim = "tenant", equals = "acme" }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "tenant": "acme" }))).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", with_claims(json!({ "tenant": "evil" }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "tenant": "acme" })))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        !ask("GET", "/", with_claims(json!({ "tenant": "evil" })))
+            .decide(&p)
+            .is_allowed()
+    );
     let p = allow_when(r#"{ claim = "level", equals = 3 }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "level": 3.0 }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "level": 3.0 })))
+            .decide(&p)
+            .is_allowed()
+    );
     let p = allow_when(r#"{ claim = "mfa", equals = true }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "mfa": true }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "mfa": true })))
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -45,7 +61,9 @@ fn a_missing_claim_makes_an_allow_rule_not_match_and_says_why() {
     assert!(matches!(decision.reason, Reason::ConditionError(_)));
     assert_eq!(
         decision.errors[0].error,
-        ConditionError::MissingClaim { claim: "tenant".into() }
+        ConditionError::MissingClaim {
+            claim: "tenant".into()
+        }
     );
 }
 
@@ -63,7 +81,10 @@ fn no_token_at_all_makes_a_claim_deny_rule_match() {
     let p = deny_when(r#"{ claim = "tenant", equals = "evil" }"#);
     let decision = ask("GET", "/", from_peer("spiffe://example.org/a")).decide(&p);
     assert_eq!(decision.rule.as_deref(), Some("d"));
-    assert!(matches!(decision.errors[0].error, ConditionError::NoSubject { .. }));
+    assert!(matches!(
+        decision.errors[0].error,
+        ConditionError::NoSubject { .. }
+    ));
 }
 
 #[test]
@@ -74,7 +95,10 @@ fn a_type_mismatch_makes_a_deny_rule_match_and_an_allow_rule_not() {
     let allow = allow_when(r#"{ claim = "tenant", equals = "acme" }"#);
     let decision = ask("GET", "/", caller()).decide(&allow);
     assert_eq!(decision.effect, Effect::Deny);
-    assert!(matches!(decision.errors[0].error, ConditionError::TypeMismatch { .. }));
+    assert!(matches!(
+        decision.errors[0].error,
+        ConditionError::TypeMismatch { .. }
+    ));
 }
 
 #[test]
@@ -100,28 +124,68 @@ fn a_deny_rule_that_definitely_fails_elsewhere_does_not_match_on_an_error() {
 #[test]
 fn one_of_matches_any_listed_value() {
     let p = allow_when(r#"{ claim = "tier", one_of = ["gold", "silver"] }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "tier": "silver" }))).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", with_claims(json!({ "tier": "bronze" }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "tier": "silver" })))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        !ask("GET", "/", with_claims(json!({ "tier": "bronze" })))
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
 fn contains_reads_arrays_and_space_separated_strings() {
     let p = allow_when(r#"{ claim = "amr", contains = "mfa" }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "amr": ["pwd", "mfa"] }))).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", with_claims(json!({ "amr": ["pwd"] }))).decide(&p).is_allowed());
-    assert!(ask("GET", "/", with_claims(json!({ "amr": "pwd mfa" }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "amr": ["pwd", "mfa"] })))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        !ask("GET", "/", with_claims(json!({ "amr": ["pwd"] })))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        ask("GET", "/", with_claims(json!({ "amr": "pwd mfa" })))
+            .decide(&p)
+            .is_allowed()
+    );
     let decision = ask("GET", "/", with_claims(json!({ "amr": 1 }))).decide(&p);
-    assert!(matches!(decision.errors[0].error, ConditionError::TypeMismatch { .. }));
+    assert!(matches!(
+        decision.errors[0].error,
+        ConditionError::TypeMismatch { .. }
+    ));
 }
 
 #[test]
 fn exists_treats_a_missing_value_as_an_answer() {
     let p = allow_when(r#"{ claim = "act", exists = false }"#);
-    assert!(ask("GET", "/", with_claims(json!({}))).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", with_claims(json!({ "act": {} }))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({})))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        !ask("GET", "/", with_claims(json!({ "act": {} })))
+            .decide(&p)
+            .is_allowed()
+    );
     let p = allow_when(r#"{ claim = "act", exists = true }"#);
-    assert!(ask("GET", "/", with_claims(json!({ "act": {} }))).decide(&p).is_allowed());
-    assert!(ask("GET", "/", with_claims(json!({}))).decide(&p).errors.is_empty());
+    assert!(
+        ask("GET", "/", with_claims(json!({ "act": {} })))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        ask("GET", "/", with_claims(json!({})))
+            .decide(&p)
+            .errors
+            .is_empty()
+    );
 }
 
 #[test]
@@ -129,10 +193,17 @@ fn numeric_ranges_compare_numbers_and_refuse_other_types() {
     let p = allow_when(r#"{ claim = "acr", ge = 2, lt = 4 }"#);
     for (acr, allowed) in [(1, false), (2, true), (3, true), (4, false)] {
         let caller = with_claims(json!({ "acr": acr }));
-        assert_eq!(ask("GET", "/", caller).decide(&p).is_allowed(), allowed, "{acr}");
+        assert_eq!(
+            ask("GET", "/", caller).decide(&p).is_allowed(),
+            allowed,
+            "{acr}"
+        );
     }
     let decision = ask("GET", "/", with_claims(json!({ "acr": "3" }))).decide(&p);
-    assert!(matches!(decision.errors[0].error, ConditionError::TypeMismatch { .. }));
+    assert!(matches!(
+        decision.errors[0].error,
+        ConditionError::TypeMismatch { .. }
+    ));
 }
 
 #[test]
@@ -145,9 +216,17 @@ fn json_pointers_reach_nested_claims() {
 #[test]
 fn standard_claims_are_read_from_the_subject_fields() {
     let p = allow_when(r#"{ claim = "aud", contains = "orders" }"#);
-    assert!(ask("GET", "/", with_claims(json!({}))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({})))
+            .decide(&p)
+            .is_allowed()
+    );
     let p = allow_when(r#"{ claim = "sub", equals = "alice" }"#);
-    assert!(ask("GET", "/", with_claims(json!({}))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", with_claims(json!({})))
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -162,7 +241,10 @@ fn caller_and_request_attributes_are_read_separately() {
     request.attributes = Some(Attributes::from_iter([("geo", "eu")]));
     assert!(request.decide(&p).is_allowed());
     let decision = ask("GET", "/", Principal::default()).decide(&p);
-    assert!(matches!(decision.errors[0].error, ConditionError::MissingAttribute { .. }));
+    assert!(matches!(
+        decision.errors[0].error,
+        ConditionError::MissingAttribute { .. }
+    ));
 }
 
 #[test]
@@ -177,7 +259,12 @@ fn rules_apply_only_inside_their_validity_window() {
         not_after = 2026-06-01T02:00:00+02:00
         "#,
     );
-    let decide = |t| ask("GET", "/", Principal::default()).at(t).decide(&p).is_allowed();
+    let decide = |t| {
+        ask("GET", "/", Principal::default())
+            .at(t)
+            .decide(&p)
+            .is_allowed()
+    };
     assert!(!decide(now()));
     assert!(decide(now() - Duration::from_secs(1)));
     assert!(!decide(now() - Duration::from_secs(32 * 86_400)));

@@ -11,7 +11,12 @@ use zt_core::{PolicyError, PolicyErrorKind, PolicyHandle, RulePolicy};
 fn load_error(toml: &str) -> (usize, usize, Option<String>, PolicyErrorKind) {
     match RulePolicy::from_toml(toml) {
         Ok(_) => panic!("policy loaded:\n{toml}"),
-        Err(PolicyError::Invalid { line, column, rule, kind }) => (line, column, rule, kind),
+        Err(PolicyError::Invalid {
+            line,
+            column,
+            rule,
+            kind,
+        }) => (line, column, rule, kind),
         Err(other) => panic!("unexpected error {other}"),
     }
 }
@@ -43,7 +48,8 @@ fn a_bad_effect_is_refused() {
 
 #[test]
 fn malformed_spiffe_ids_are_refused_at_the_entry() {
-    let toml = format!("{HEAD}peers = [\n  \"spiffe://a.org/x\",\n  \"spiffe://a.org/x/../y\",\n]\n");
+    let toml =
+        format!("{HEAD}peers = [\n  \"spiffe://a.org/x\",\n  \"spiffe://a.org/x/../y\",\n]\n");
     let (line, column, rule, kind) = load_error(&toml);
     assert_eq!((line, column), (6, 3));
     assert_eq!(rule.as_deref(), Some("r"));
@@ -84,7 +90,10 @@ fn rules_that_can_never_match_are_refused() {
     ];
     for body in never {
         let (_, _, _, kind) = load_error(&format!("{HEAD}{body}"));
-        assert!(matches!(kind, PolicyErrorKind::NeverMatches(_)), "{body}: {kind:?}");
+        assert!(
+            matches!(kind, PolicyErrorKind::NeverMatches(_)),
+            "{body}: {kind:?}"
+        );
     }
 }
 
@@ -107,7 +116,10 @@ fn malformed_conditions_are_refused() {
     ] {
         let (line, _, _, kind) = load_error(&format!("{HEAD}anyone = true\nwhen = [{cond}]\n"));
         assert_eq!(line, 5, "{cond}");
-        assert!(matches!(kind, PolicyErrorKind::BadCondition(_)), "{cond}: {kind:?}");
+        assert!(
+            matches!(kind, PolicyErrorKind::BadCondition(_)),
+            "{cond}: {kind:?}"
+        );
     }
 }
 
@@ -123,7 +135,8 @@ fn duplicate_and_malformed_names_are_refused() {
     let (line, _, _, kind) = load_error(&twice);
     assert_eq!(line, 6);
     assert_eq!(kind, PolicyErrorKind::DuplicateName("r".to_owned()));
-    let (_, _, _, kind) = load_error("[[rule]]\nname = \"a b\"\neffect = \"deny\"\nanyone = true\n");
+    let (_, _, _, kind) =
+        load_error("[[rule]]\nname = \"a b\"\neffect = \"deny\"\nanyone = true\n");
     assert_eq!(kind, PolicyErrorKind::BadName);
 }
 
@@ -132,7 +145,10 @@ fn error_messages_name_the_line_column_and_rule() {
     let err = RulePolicy::from_toml(&format!("{HEAD}anyone = true\nmethods = [\"get\"]\n"))
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("policy line 5, column 12 (rule `r`): rule can never match"), "{err}");
+    assert!(
+        err.starts_with("policy line 5, column 12 (rule `r`): rule can never match"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -146,21 +162,58 @@ fn a_policy_loads_from_a_file_and_a_missing_file_is_an_io_error() {
 
 #[test]
 fn a_failed_reload_keeps_the_working_policy() {
-    let handle = PolicyHandle::new(RulePolicy::from_toml(&format!("{HEAD}anyone = true\n")).unwrap());
+    let handle =
+        PolicyHandle::new(RulePolicy::from_toml(&format!("{HEAD}anyone = true\n")).unwrap());
     let before = handle.current().revision().to_owned();
-    assert!(handle.reload(&format!("{HEAD}anyone = true\nmethods = [\"get\"]\n")).is_err());
-    assert!(handle.reload_from_path("/nonexistent/zt/policy.toml").is_err());
+    assert!(
+        handle
+            .reload(&format!("{HEAD}anyone = true\nmethods = [\"get\"]\n"))
+            .is_err()
+    );
+    assert!(
+        handle
+            .reload_from_path("/nonexistent/zt/policy.toml")
+            .is_err()
+    );
     assert_eq!(handle.current().revision(), before);
-    assert!(ask("GET", "/", from_peer("spiffe://a.org/x")).decide(&handle).is_allowed());
+    assert!(
+        ask("GET", "/", from_peer("spiffe://a.org/x"))
+            .decide(&handle)
+            .is_allowed()
+    );
 }
 
 #[test]
 fn a_successful_reload_takes_effect_for_the_next_request() {
-    let handle = PolicyHandle::new(RulePolicy::from_toml(&format!("{HEAD}anyone = true\n")).unwrap());
+    let handle =
+        PolicyHandle::new(RulePolicy::from_toml(&format!("{HEAD}anyone = true\n")).unwrap());
     let clone = handle.clone();
     let revision = handle.reload("[policy]\nrevision = \"empty\"\n").unwrap();
     assert_eq!(&*revision, "empty");
     let decision = ask("GET", "/", from_peer("spiffe://a.org/x")).decide(&clone);
     assert!(!decision.is_allowed());
     assert_eq!(decision.revision.as_deref(), Some("empty"));
+}
+
+#[test]
+fn a_watched_policy_file_is_reloaded_after_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, "[policy]\nrevision = \"one\"\n").unwrap();
+    let handle = PolicyHandle::new(RulePolicy::from_path(&path).unwrap());
+    let interval = std::time::Duration::from_millis(10);
+    let _watcher = handle.watch(&path, interval).unwrap();
+
+    // A bad file keeps the working policy.
+    std::fs::write(&path, "[policy]\nrevision = 1\n# broken\n").unwrap();
+    std::thread::sleep(interval * 10);
+    assert_eq!(handle.current().revision(), "one");
+
+    std::fs::write(&path, "[policy]\nrevision = \"two\"\n").unwrap();
+    let mut tries = 0;
+    while handle.current().revision() != "two" && tries < 500 {
+        std::thread::sleep(interval);
+        tries += 1;
+    }
+    assert_eq!(handle.current().revision(), "two");
 }

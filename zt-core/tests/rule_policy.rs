@@ -55,7 +55,11 @@ fn a_matching_allow_rule_allows_and_names_itself() {
 #[test]
 fn a_request_no_rule_matches_is_denied() {
     let p = policy(ORDERS);
-    for (method, path) in [("GET", "/orders/42/items"), ("PUT", "/orders/1"), ("GET", "/x")] {
+    for (method, path) in [
+        ("GET", "/orders/42/items"),
+        ("PUT", "/orders/1"),
+        ("GET", "/x"),
+    ] {
         let decision = ask(method, path, from_peer(WEB)).decide(&p);
         assert_eq!(decision.reason, Reason::NoRuleMatched, "{method} {path}");
     }
@@ -86,7 +90,11 @@ fn deny_wins_whatever_the_rule_order() {
         paths = ["/secret"]
         "#,
     );
-    assert!(ask("GET", "/public", Principal::default()).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/public", Principal::default())
+            .decide(&p)
+            .is_allowed()
+    );
     let decision = ask("GET", "/secret", Principal::default()).decide(&p);
     assert_eq!(decision.rule.as_deref(), Some("deny-secret"));
 }
@@ -94,9 +102,19 @@ fn deny_wins_whatever_the_rule_order() {
 #[test]
 fn a_foreign_trust_domain_does_not_match_a_peer_prefix() {
     let p = policy(ORDERS);
-    let decision = ask("GET", "/orders", from_peer("spiffe://evil.org/ns/prod/sa/web")).decide(&p);
+    let decision = ask(
+        "GET",
+        "/orders",
+        from_peer("spiffe://evil.org/ns/prod/sa/web"),
+    )
+    .decide(&p);
     assert!(!decision.is_allowed());
-    let decision = ask("GET", "/orders", from_peer("spiffe://example.org/ns/dev/sa/web")).decide(&p);
+    let decision = ask(
+        "GET",
+        "/orders",
+        from_peer("spiffe://example.org/ns/dev/sa/web"),
+    )
+    .decide(&p);
     assert!(!decision.is_allowed());
 }
 
@@ -134,7 +152,10 @@ fn roles_can_come_from_configured_claims() {
     let neither = from_subject("c", &[], json!({ "groups": "staff", "other": ["admin"] }));
     assert!(ask("GET", "/", by_group).decide(&p).is_allowed());
     assert!(ask("GET", "/", by_scope).decide(&p).is_allowed());
-    assert_eq!(ask("GET", "/", neither).decide(&p).reason, Reason::InsufficientRoles);
+    assert_eq!(
+        ask("GET", "/", neither).decide(&p).reason,
+        Reason::InsufficientRoles
+    );
 }
 
 #[test]
@@ -149,8 +170,16 @@ fn issuer_and_subject_must_both_match() {
         "#,
         support::ISSUER
     ));
-    assert!(ask("GET", "/", from_subject("alice", &[], json!({}))).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", from_subject("bob", &[], json!({}))).decide(&p).is_allowed());
+    assert!(
+        ask("GET", "/", from_subject("alice", &[], json!({})))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        !ask("GET", "/", from_subject("bob", &[], json!({})))
+            .decide(&p)
+            .is_allowed()
+    );
     assert!(!ask("GET", "/", from_peer(WEB)).decide(&p).is_allowed());
 }
 
@@ -165,7 +194,11 @@ fn trust_domains_match_every_peer_of_the_domain() {
         "#,
     );
     assert!(ask("GET", "/", from_peer(WEB)).decide(&p).is_allowed());
-    assert!(!ask("GET", "/", from_peer("spiffe://example.com/a")).decide(&p).is_allowed());
+    assert!(
+        !ask("GET", "/", from_peer("spiffe://example.com/a"))
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -181,8 +214,16 @@ fn lowercase_spellings_of_standard_methods_are_denied() {
     let decision = ask("delete", "/orders/1", from_peer(WEB)).decide(&p);
     assert_eq!(decision.effect, Effect::Deny);
     assert_eq!(decision.reason, Reason::NonCanonicalMethod);
-    assert!(ask("DELETE", "/orders/1", from_peer(WEB)).decide(&p).is_allowed());
-    assert!(ask("PURGE", "/orders/1", from_peer(WEB)).decide(&p).is_allowed());
+    assert!(
+        ask("DELETE", "/orders/1", from_peer(WEB))
+            .decide(&p)
+            .is_allowed()
+    );
+    assert!(
+        ask("PURGE", "/orders/1", from_peer(WEB))
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -218,9 +259,20 @@ hosts = ["*.internal.example.org"]
 fn hosts_match_ignoring_case_port_and_one_trailing_dot() {
     let p = policy(HOSTS);
     for host in ["api.example.org", "API.EXAMPLE.ORG:443", "api.example.org."] {
-        assert!(ask("GET", "/", from_peer(WEB)).host(host).decide(&p).is_allowed(), "{host}");
+        assert!(
+            ask("GET", "/", from_peer(WEB))
+                .host(host)
+                .decide(&p)
+                .is_allowed(),
+            "{host}"
+        );
     }
-    assert!(!ask("GET", "/", from_peer(WEB)).host("api.example.org..").decide(&p).is_allowed());
+    assert!(
+        !ask("GET", "/", from_peer(WEB))
+            .host("api.example.org..")
+            .decide(&p)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -253,7 +305,9 @@ fn a_deny_rule_sees_every_value_of_a_repeated_header() {
     let caller = || from_peer(WEB);
     let ok = ask("GET", "/", caller()).header("x-env", "prod");
     assert!(ok.decide(&p).is_allowed());
-    let repeated = ask("GET", "/", caller()).header("x-env", "prod").header("x-debug", "1");
+    let repeated = ask("GET", "/", caller())
+        .header("x-env", "prod")
+        .header("x-debug", "1");
     assert_eq!(repeated.decide(&p).rule.as_deref(), Some("no-debug"));
 }
 
@@ -262,7 +316,9 @@ fn an_allow_rule_needs_every_value_of_a_comma_joined_header_listed() {
     let p = policy(HEADERS);
     let joined = ask("GET", "/", from_peer(WEB)).header("x-env", "prod, dev");
     assert!(!joined.decide(&p).is_allowed());
-    let repeated = ask("GET", "/", from_peer(WEB)).header("x-env", "prod").header("x-env", "dev");
+    let repeated = ask("GET", "/", from_peer(WEB))
+        .header("x-env", "prod")
+        .header("x-env", "dev");
     assert!(!repeated.decide(&p).is_allowed());
     let absent = ask("GET", "/", from_peer(WEB)).no_headers_but_available();
     assert_eq!(absent.decide(&p).reason, Reason::NoRuleMatched);
@@ -341,7 +397,12 @@ fn dry_run_rules_are_recorded_without_deciding() {
     assert_eq!(decision.dry_run.len(), 1);
     assert_eq!(&*decision.dry_run[0].rule, "future-deny");
     assert_eq!(decision.dry_run[0].effect, Effect::Deny);
-    assert!(ask("GET", "/new", from_peer(WEB)).decide(&p).dry_run.is_empty());
+    assert!(
+        ask("GET", "/new", from_peer(WEB))
+            .decide(&p)
+            .dry_run
+            .is_empty()
+    );
 }
 
 #[test]
@@ -369,5 +430,8 @@ fn the_revision_comes_from_the_file_or_a_digest() {
     let c = policy(HOSTS);
     assert_eq!(a.revision(), b.revision());
     assert_ne!(a.revision(), c.revision());
-    assert_eq!(a.rule_names().collect::<Vec<_>>(), ["orders-read", "orders-write", "no-admin"]);
+    assert_eq!(
+        a.rule_names().collect::<Vec<_>>(),
+        ["orders-read", "orders-write", "no-admin"]
+    );
 }

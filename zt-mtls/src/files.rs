@@ -224,7 +224,8 @@ impl fmt::Debug for BundleFileSource {
 }
 
 /// Watches the directories holding `paths` (so renames over a file are seen) and calls
-/// `on_change` for each event that may have changed one of the files.
+/// `on_change` for each event that may have changed one of the files, including the
+/// `..data` link swap of Kubernetes volume mounts.
 fn watch_files(
     paths: &[PathBuf],
     on_change: impl Fn() + Send + 'static,
@@ -236,10 +237,10 @@ fn watch_files(
         .collect();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        let touches_ours = event
-            .paths
-            .iter()
-            .any(|p| p.file_name().is_some_and(|n| names.contains(n)));
+        let touches_ours = event.paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| names.contains(n) || is_atomic_writer_link(n))
+        });
         if touches_ours && may_change_content(event.kind) {
             on_change();
         }
@@ -258,6 +259,12 @@ fn watch_files(
             })?;
     }
     Ok(watcher)
+}
+
+/// Kubernetes mounts Secrets and ConfigMaps as links through `..data`, swapped by a rename of
+/// `..data_tmp`; events on those names change every file behind them.
+fn is_atomic_writer_link(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b"..")
 }
 
 fn parent_dir(path: &Path) -> &Path {

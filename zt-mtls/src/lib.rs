@@ -13,7 +13,7 @@
 //! - [`SpiffeAcceptor`] / [`SpiffeConnector`]: tokio-rustls with the peer's
 //!   [`PeerIdentity`](zt_core::PeerIdentity) alongside each stream; [`peer_identity`] reads
 //!   it from any rustls connection.
-//! - [`dev`] (feature `dev`): an in-memory development CA.
+//! - `dev` (feature `dev`): an in-memory development CA for examples, tests and benchmarks.
 //!
 //! ```
 //! # #[cfg(feature = "dev")] {

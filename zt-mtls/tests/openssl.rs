@@ -43,7 +43,9 @@ fn svid(dir: &Path, name: &str) -> Svid {
 
 fn bundles(dir: &Path) -> TrustBundleSet {
     let ca = std::fs::read(file(dir, "ca.pem")).unwrap();
-    TrustBundleSet::new().with_pem(td("example.org"), &ca).unwrap()
+    TrustBundleSet::new()
+        .with_pem(td("example.org"), &ca)
+        .unwrap()
 }
 
 fn acceptor(dir: &Path) -> SpiffeAcceptor {

@@ -182,3 +182,44 @@ async fn broken_bundle_file_keeps_the_last_good_bundle() {
         1
     );
 }
+
+/// Lays out `svid` as Kubernetes does for a mounted Secret: real files in a timestamped
+/// directory, `..data` linking to it, and the visible names linking through `..data`.
+#[cfg(unix)]
+fn publish_like_kubernetes(dir: &Path, version: &str, svid: &Svid) {
+    use std::os::unix::fs::symlink;
+    let data = dir.join(version);
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("svid.pem"), svid.chain_pem()).unwrap();
+    std::fs::write(data.join("svid.key"), svid.private_key_pem()).unwrap();
+    symlink(version, dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    for name in ["svid.pem", "svid.key"] {
+        if std::fs::symlink_metadata(dir.join(name)).is_err() {
+            symlink(Path::new("..data").join(name), dir.join(name)).unwrap();
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn svid_rotated_by_a_kubernetes_style_link_swap_is_picked_up() {
+    let cast = Cast::new();
+    let dir = tempfile::tempdir().unwrap();
+    publish_like_kubernetes(dir.path(), "..2026_01_01", &cast.server_svid);
+    let source =
+        PemFileSvidSource::watch(dir.path().join("svid.pem"), dir.path().join("svid.key")).unwrap();
+    assert_eq!(
+        source.current_svid().unwrap().thumbprint(),
+        cast.server_svid.thumbprint()
+    );
+
+    let rotated = cast.ca.issue_svid(&id(SERVER_ID)).unwrap();
+    publish_like_kubernetes(dir.path(), "..2026_01_02", &rotated);
+    let mut polls = 0;
+    while source.current_svid().unwrap().thumbprint() != rotated.thumbprint() {
+        assert!(polls < 200, "link swap never picked up");
+        polls += 1;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -273,6 +273,58 @@ fn tls12_is_refused_by_default_and_verified_when_allowed() {
         zt_mtls::server_config_with(cast.server_svid.clone(), cast.server_verifier(), &options)
             .unwrap();
     let (server_conn, _) = handshake_in_memory(server, tls12_client(&cast)).unwrap();
-    assert_eq!(server_conn.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
-    assert_eq!(peer_identity(&server_conn).unwrap().spiffe_id, id(CLIENT_ID));
+    assert_eq!(
+        server_conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(
+        peer_identity(&server_conn).unwrap().spiffe_id,
+        id(CLIENT_ID)
+    );
+}
+
+/// A tracing writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
+#[test]
+fn refusal_is_logged_at_debug_with_the_failed_rule() {
+    let cast = Cast::new();
+    let mut spec = DevCertSpec::svid(&id(CLIENT_ID));
+    spec.is_ca = true;
+    let cert = cast.ca.issue(&spec).unwrap();
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let verifier = cast.server_verifier();
+    tracing::subscriber::with_default(subscriber, || {
+        verifier
+            .verify_client_cert(&cert.chain()[0], &[], UnixTime::now())
+            .unwrap_err();
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("DEBUG"), "{logs}");
+    assert!(!logs.contains("INFO"), "{logs}");
+    assert!(logs.contains("rule=\"x509_svid\""), "{logs}");
+    assert!(logs.contains("leaf certificate is a CA"), "{logs}");
 }

@@ -2,15 +2,14 @@
 //! costs a hash and a lookup instead of a signature check.
 //!
 //! Entries hold what the rules still need after verification: `exp` (checked on every hit,
-//! and an expired entry is dropped), the issuer and `kid` (a key removed from the issuer's
-//! set stops serving its cached tokens) and the certificate binding.
+//! and an expired entry is dropped), the issuer and the generation of its key set (once the
+//! keys change, a cached token is verified afresh, so a removed key stops serving it) and the
+//! certificate binding.
 
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
 use zt_core::Subject;
-
-use crate::keyset::VerifyingKey;
 
 /// The SHA-256 of a token.
 pub(crate) type TokenDigest = [u8; 32];
@@ -20,9 +19,9 @@ pub(crate) struct Verified {
     pub(crate) subject: Arc<Subject>,
     /// Index of the issuer in the validator.
     pub(crate) issuer: usize,
-    pub(crate) kid: Option<Arc<str>>,
-    /// The key that verified the token; a hit counts only while the issuer still has it.
-    pub(crate) key: Arc<VerifyingKey>,
+    /// The generation of the issuer's key snapshot that verified the token; a hit counts
+    /// only while that snapshot is current.
+    pub(crate) key_generation: u64,
     /// `exp`, seconds since the epoch.
     pub(crate) expires_at: u64,
     pub(crate) binding: Option<[u8; 32]>,

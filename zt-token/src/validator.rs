@@ -194,8 +194,8 @@ impl Validator {
         Ok(subject)
     }
 
-    /// Answers a token found in the cache, re-checking expiry, key and binding. `None` when
-    /// it is not cached or its key changed since: verify it afresh.
+    /// Answers a token found in the cache, re-checking expiry, keys and binding. `None` when
+    /// it is not cached or the issuer's keys changed since: verify it afresh.
     fn answer_from_cache(
         &self,
         digest: Option<&TokenDigest>,
@@ -209,14 +209,11 @@ impl Validator {
             cache.remove(digest);
             return Some(Err(TokenError::Expired));
         }
-        let same_key = match issuer.keys.current() {
-            Ok(snapshot) => snapshot
-                .keys
-                .find(hit.kid.as_deref())
-                .is_ok_and(|key| Arc::ptr_eq(key, &hit.key)),
+        let same_keys = match issuer.keys.current() {
+            Ok(snapshot) => snapshot.generation == hit.key_generation,
             Err(error) => return Some(Err(error)),
         };
-        if !same_key {
+        if !same_keys {
             cache.remove(digest);
             return None;
         }
@@ -245,7 +242,7 @@ impl Validator {
         let checked = claims::check(issuer, claims, inner.clock.now())?;
 
         // The key decides the algorithm; the header only has to agree with it.
-        let key = find_key(issuer, header.kid.as_deref()).await?;
+        let (key, key_generation) = find_key(issuer, header.kid.as_deref()).await?;
         let alg = key.algorithm_for(header.alg)?;
         let message = jws.signing_input.as_bytes();
         let valid = jsonwebtoken::crypto::verify(jws.signature, message, key.decoding_key(), alg)
@@ -256,8 +253,7 @@ impl Validator {
         Ok(Verified {
             subject: Arc::new(checked.subject),
             issuer: index,
-            kid: header.kid.map(Arc::from),
-            key,
+            key_generation,
             expires_at: checked.expires_at,
             binding: checked.binding,
         })
@@ -272,8 +268,12 @@ impl Validator {
     }
 }
 
-/// The issuer's key for `kid`, refreshing a remote source once if the `kid` is unknown.
-async fn find_key(issuer: &Issuer, kid: Option<&str>) -> Result<Arc<VerifyingKey>, TokenError> {
+/// The issuer's key for `kid` with the generation of its key set, refreshing a remote source
+/// once if the `kid` is unknown.
+async fn find_key(
+    issuer: &Issuer,
+    kid: Option<&str>,
+) -> Result<(Arc<VerifyingKey>, u64), TokenError> {
     match lookup(issuer, kid) {
         Err(TokenError::UnknownKey) if issuer.keys.refresh_for_unknown_kid().await => {
             lookup(issuer, kid)
@@ -283,9 +283,10 @@ async fn find_key(issuer: &Issuer, kid: Option<&str>) -> Result<Arc<VerifyingKey
 }
 
 /// Looks `kid` up in the current snapshot, releasing the snapshot before returning.
-fn lookup(issuer: &Issuer, kid: Option<&str>) -> Result<Arc<VerifyingKey>, TokenError> {
+fn lookup(issuer: &Issuer, kid: Option<&str>) -> Result<(Arc<VerifyingKey>, u64), TokenError> {
     let snapshot = issuer.keys.current()?;
-    snapshot.keys.find(kid).cloned()
+    let key = snapshot.keys.find(kid)?.clone();
+    Ok((key, snapshot.generation))
 }
 
 /// RFC 8705: a bound token needs the peer whose certificate it names.

@@ -1,6 +1,7 @@
 //! zt-token's [`Minter`] as a [`TokenSource`] for outbound requests.
 
 use std::fmt;
+use std::sync::Arc;
 
 use tower::BoxError;
 use zt_token::{MintRequest, Minter};
@@ -23,14 +24,17 @@ use crate::outbound::{IssuedToken, TokenSource};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct MinterSource {
-    minter: Minter,
+    minter: Arc<Minter>,
     request: MintRequest,
 }
 
 impl MinterSource {
-    /// Mints tokens for `request` with `minter`.
-    pub fn new(minter: Minter, request: MintRequest) -> Self {
-        Self { minter, request }
+    /// Mints tokens for `request` with `minter` (a `Minter` or an `Arc<Minter>`).
+    pub fn new(minter: impl Into<Arc<Minter>>, request: MintRequest) -> Self {
+        Self {
+            minter: minter.into(),
+            request,
+        }
     }
 }
 

@@ -63,4 +63,5 @@ scenario_tests!(
     just_in_time_grant_allows_until_it_expires,
     foreign_trust_domain_is_refused_at_the_handshake,
     grpc_caller_without_a_token_gets_unauthenticated,
+    outbound_layer_attaches_a_fresh_minted_token,
 );

@@ -21,6 +21,7 @@
 //! # Ok::<(), zt_core::PathError>(())
 //! ```
 
+mod fanout;
 mod json_lines;
 mod record;
 mod tracing_sink;
@@ -28,6 +29,7 @@ mod tracing_sink;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+pub use fanout::{METRIC_DECISIONS, METRIC_DRY_RUN_MATCHES, MetricsAuditSink};
 pub use json_lines::{DEFAULT_AUDIT_QUEUE, JsonLinesAuditSink};
 pub use record::DecisionRecord;
 pub use tracing_sink::TracingAuditSink;

@@ -23,6 +23,8 @@ pub struct DecisionRecord {
     pub rule: Option<Arc<str>>,
     /// Why, as a log reader reads it.
     pub reason: String,
+    /// Why, as a short stable code ([`Reason::code`](crate::Reason::code)).
+    pub reason_code: &'static str,
     /// Whether the deciding rule is an audit rule.
     pub audit: bool,
     /// The revision of the policy that decided.
@@ -60,6 +62,7 @@ impl DecisionRecord {
             effect: decision.effect,
             rule: decision.rule.clone(),
             reason: decision.reason.to_string(),
+            reason_code: decision.reason.code(),
             audit: decision.audit,
             revision: decision.revision.clone(),
             grant: decision.grant.as_ref().map(|g| g.id.clone()),
@@ -94,6 +97,7 @@ impl DecisionRecord {
             "effect": self.effect.as_str(),
             "rule": self.rule.as_deref(),
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "audit": self.audit,
             "policy_revision": self.revision.as_deref(),
             "grant": self.grant.as_deref(),

@@ -40,7 +40,12 @@ fn paths_keep_their_case() {
 
 #[test]
 fn other_schemes_are_refused() {
-    for input in ["https://example.org/a", "spiffe:/example.org/a", "example.org/a", "spiffe:"] {
+    for input in [
+        "https://example.org/a",
+        "spiffe:/example.org/a",
+        "example.org/a",
+        "spiffe:",
+    ] {
         assert_eq!(id_error(input), IdError::WrongScheme, "{input}");
     }
 }
@@ -54,16 +59,34 @@ fn empty_input_is_refused() {
 
 #[test]
 fn ports_user_info_queries_and_fragments_are_refused() {
-    assert_eq!(id_error("spiffe://example.org:443/a"), IdError::PortNotAllowed);
-    assert_eq!(id_error("spiffe://user@example.org/a"), IdError::UserInfoNotAllowed);
-    assert_eq!(id_error("spiffe://example.org/a?x=1"), IdError::QueryOrFragment);
-    assert_eq!(id_error("spiffe://example.org/a#f"), IdError::QueryOrFragment);
+    assert_eq!(
+        id_error("spiffe://example.org:443/a"),
+        IdError::PortNotAllowed
+    );
+    assert_eq!(
+        id_error("spiffe://user@example.org/a"),
+        IdError::UserInfoNotAllowed
+    );
+    assert_eq!(
+        id_error("spiffe://example.org/a?x=1"),
+        IdError::QueryOrFragment
+    );
+    assert_eq!(
+        id_error("spiffe://example.org/a#f"),
+        IdError::QueryOrFragment
+    );
 }
 
 #[test]
 fn percent_encoding_is_refused() {
-    assert_eq!(id_error("spiffe://example.org/a%2Fb"), IdError::PercentEncoded);
-    assert_eq!(id_error("spiffe://exa%6dple.org/a"), IdError::PercentEncoded);
+    assert_eq!(
+        id_error("spiffe://example.org/a%2Fb"),
+        IdError::PercentEncoded
+    );
+    assert_eq!(
+        id_error("spiffe://exa%6dple.org/a"),
+        IdError::PercentEncoded
+    );
 }
 
 #[test]
@@ -81,16 +104,31 @@ fn characters_outside_the_allowed_sets_are_refused() {
         id_error("spiffe://exa*mple.org/a"),
         IdError::BadTrustDomainChar { found: '*' }
     );
-    assert_eq!(id_error("spiffe://example.org/a+b"), IdError::BadPathChar { found: '+' });
-    assert_eq!(id_error("spiffe://example.org/a:b"), IdError::BadPathChar { found: ':' });
+    assert_eq!(
+        id_error("spiffe://example.org/a+b"),
+        IdError::BadPathChar { found: '+' }
+    );
+    assert_eq!(
+        id_error("spiffe://example.org/a:b"),
+        IdError::BadPathChar { found: ':' }
+    );
 }
 
 #[test]
 fn non_ascii_is_refused_before_any_case_folding() {
     // U+212A KELVIN SIGN lowercases to `k` under Unicode rules; it must not fold.
-    assert!(matches!(id_error("spiffe://\u{212a}.org/a"), IdError::NotAscii { offset: 9 }));
-    assert!(matches!(id_error("spiffe://example.org/caf\u{e9}"), IdError::NotAscii { .. }));
-    assert!(matches!(id_error("spiffe://example.org/a b"), IdError::NotAscii { .. }));
+    assert!(matches!(
+        id_error("spiffe://\u{212a}.org/a"),
+        IdError::NotAscii { offset: 9 }
+    ));
+    assert!(matches!(
+        id_error("spiffe://example.org/caf\u{e9}"),
+        IdError::NotAscii { .. }
+    ));
+    assert!(matches!(
+        id_error("spiffe://example.org/a b"),
+        IdError::NotAscii { .. }
+    ));
 }
 
 #[test]
@@ -116,9 +154,18 @@ fn membership_compares_trust_domains_as_values() {
 
 #[test]
 fn trust_domains_parse_bare_or_as_ids() {
-    assert_eq!(TrustDomain::new("spiffe://Example.org").unwrap().as_str(), "example.org");
-    assert_eq!(TrustDomain::new("https://example.org"), Err(IdError::WrongScheme));
-    assert_eq!(TrustDomain::new("example.org:80"), Err(IdError::PortNotAllowed));
+    assert_eq!(
+        TrustDomain::new("spiffe://Example.org").unwrap().as_str(),
+        "example.org"
+    );
+    assert_eq!(
+        TrustDomain::new("https://example.org"),
+        Err(IdError::WrongScheme)
+    );
+    assert_eq!(
+        TrustDomain::new("example.org:80"),
+        Err(IdError::PortNotAllowed)
+    );
 }
 
 #[test]
@@ -128,8 +175,14 @@ fn ids_built_from_parts_follow_the_same_rules() {
         SpiffeId::from_parts(td.clone(), "/a/b").unwrap(),
         "spiffe://example.org/a/b".parse().unwrap()
     );
-    assert_eq!(SpiffeId::from_parts(td.clone(), "a"), Err(IdError::PathNotAbsolute));
-    assert_eq!(SpiffeId::from_parts(td, "/a/../b"), Err(IdError::DotSegment));
+    assert_eq!(
+        SpiffeId::from_parts(td.clone(), "a"),
+        Err(IdError::PathNotAbsolute)
+    );
+    assert_eq!(
+        SpiffeId::from_parts(td, "/a/../b"),
+        Err(IdError::DotSegment)
+    );
 }
 
 #[test]
@@ -146,18 +199,24 @@ fn trust_domain_name() -> impl Strategy<Value = String> {
 }
 
 fn id_path() -> impl Strategy<Value = String> {
-    let segment = "[a-zA-Z0-9._-]{1,12}".prop_filter("not a dot segment", |s| s != "." && s != "..");
+    let segment =
+        "[a-zA-Z0-9._-]{1,12}".prop_filter("not a dot segment", |s| s != "." && s != "..");
     proptest::collection::vec(segment, 0..6)
         .prop_map(|segments| segments.iter().map(|s| format!("/{s}")).collect())
 }
 
 proptest! {
     #[test]
-    fn every_printed_id_parses_back_to_the_same_value(td in trust_domain_name(), path in id_path()) {
+    fn every_printed_id_parses_back_to_the_same_value(
+        td in trust_domain_name(),
+        path in id_path(),
+    ) {
         let id = SpiffeId::new(&format!("spiffe://{td}{path}")).unwrap();
         let printed = id.to_string();
         prop_assert_eq!(SpiffeId::new(&printed).unwrap(), id.clone());
-        prop_assert_eq!(printed.to_ascii_lowercase(), format!("spiffe://{}{}", td.to_ascii_lowercase(), path).to_ascii_lowercase());
+        // Only the trust domain is folded; the path keeps its case.
+        let expected = format!("spiffe://{}{path}", td.to_ascii_lowercase());
+        prop_assert_eq!(printed, expected);
         prop_assert_eq!(id.path(), path.as_str());
     }
 

@@ -55,11 +55,27 @@ fn dot_segments_never_climb_above_the_root() {
 }
 
 #[test]
-fn encoded_dot_segments_are_resolved_like_raw_ones() {
-    assert_eq!(norm("/public/%2e%2e/admin"), "/admin");
-    assert_eq!(norm("/public/%2E%2E/admin"), "/admin");
-    assert_eq!(norm("/public/.%2e/admin"), "/admin");
-    assert_eq!(norm("/public/%2e/admin"), "/public/admin");
+fn encoded_dot_segments_are_refused_in_any_spelling() {
+    for (raw, offset) in [
+        ("/public/%2e%2e/admin", 8),
+        ("/public/%2E%2E/admin", 8),
+        ("/public/.%2e/admin", 8),
+        ("/public/%2e./admin", 8),
+        ("/public/%2e/admin", 8),
+        ("/%2e%2e", 1),
+    ] {
+        assert_eq!(
+            refused(raw),
+            PathError::EncodedDotSegment { offset },
+            "{raw}"
+        );
+    }
+}
+
+#[test]
+fn encoded_dots_inside_a_name_are_decoded() {
+    assert_eq!(norm("/a/%2e%2e%2e"), "/a/...");
+    assert_eq!(norm("/a/%2ewell-known"), "/a/.well-known");
 }
 
 #[test]

@@ -26,7 +26,7 @@ use crate::{AccessRequest, Decision, Policy};
 /// ```
 #[derive(Clone)]
 pub struct PolicyHandle {
-    current: Arc<ArcSwap<RulePolicy>>,
+    pub(super) current: Arc<ArcSwap<RulePolicy>>,
 }
 
 impl PolicyHandle {

@@ -11,6 +11,7 @@ mod handle;
 mod index;
 mod matcher;
 mod rule;
+mod watch;
 
 use std::fmt;
 use std::path::Path;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use error::{PolicyError, PolicyErrorKind};
 pub use handle::PolicyHandle;
+pub use watch::PolicyWatcher;
 
 use crate::{AccessRequest, Decision, GrantStore, Policy};
 use compile::Compiler;
@@ -25,7 +27,8 @@ use index::RuleIndex;
 use rule::Rule;
 
 /// A default-deny policy of named rules, loaded from TOML and compiled into an index by
-/// method and first path segment. The format is described in the [crate docs](crate#the-policy-file).
+/// method and first path segment. The format is described in the
+/// [crate docs](crate#the-policy-file).
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -79,6 +82,7 @@ impl RulePolicy {
             .map(|rule| compiler.rule(rule))
             .collect::<Result<Vec<_>, _>>()?;
         let revision = file.policy.revision.unwrap_or_else(|| digest(source));
+        tracing::debug!(policy.revision = %revision, rules = rules.len(), "policy loaded");
         let role_claims = file
             .policy
             .role_claims

@@ -70,7 +70,12 @@ fn bare_trust_domain_ids_are_refused_as_peer_patterns() {
 #[test]
 fn hosts_match_case_insensitively_ignoring_port_and_trailing_dot() {
     let exact = HostPattern::parse("api.example.org").unwrap();
-    for host in ["api.example.org", "API.Example.ORG", "api.example.org:8443", "api.example.org."] {
+    for host in [
+        "api.example.org",
+        "API.Example.ORG",
+        "api.example.org:8443",
+        "api.example.org.",
+    ] {
         assert!(exact.matches(host), "{host}");
     }
     assert!(exact.matches("api.example.org.:443"));
@@ -84,7 +89,14 @@ fn hosts_match_case_insensitively_ignoring_port_and_trailing_dot() {
 
 #[test]
 fn host_patterns_with_ports_or_dots_are_refused() {
-    for bad in ["", "api.example.org:80", "api.example.org.", "a b", "*.", "*"] {
+    for bad in [
+        "",
+        "api.example.org:80",
+        "api.example.org.",
+        "a b",
+        "*.",
+        "*",
+    ] {
         assert!(HostPattern::parse(bad).is_err(), "{bad:?}");
     }
 }
@@ -107,7 +119,12 @@ mod index_agrees_with_a_linear_scan {
     use super::super::index::RuleIndex;
     use crate::{AccessRequest, Policy, Principal, normalize_path};
 
-    const METHODS: [&str; 4] = ["", "methods = [\"GET\"]", "methods = [\"POST\", \"DELETE\"]", "methods = [\"PURGE\"]"];
+    const METHODS: [&str; 4] = [
+        "",
+        "methods = [\"GET\"]",
+        "methods = [\"POST\", \"DELETE\"]",
+        "methods = [\"PURGE\"]",
+    ];
     const PATHS: [&str; 8] = [
         "",
         "paths = [\"/a\"]",
@@ -144,7 +161,11 @@ mod index_agrees_with_a_linear_scan {
 
     proptest! {
         #[test]
-        fn for_every_request(text in policy_text(), m in 0..REQUEST_METHODS.len(), p in 0..REQUEST_PATHS.len()) {
+        fn for_every_request(
+            text in policy_text(),
+            m in 0..REQUEST_METHODS.len(),
+            p in 0..REQUEST_PATHS.len(),
+        ) {
             let indexed = RulePolicy::from_toml(&text).unwrap();
             let linear = RulePolicy {
                 index: Arc::new(RuleIndex::linear(&indexed.rules)),
@@ -156,6 +177,23 @@ mod index_agrees_with_a_linear_scan {
             let now = UNIX_EPOCH + Duration::from_secs(1_000);
             let request = AccessRequest::new(&method, &path, &principal, now);
             prop_assert_eq!(indexed.evaluate(&request), linear.evaluate(&request));
+        }
+
+        #[test]
+        fn a_catch_all_deny_rule_denies_every_request(
+            text in policy_text(),
+            m in 0..REQUEST_METHODS.len(),
+            p in 0..REQUEST_PATHS.len(),
+        ) {
+            let deny_all = "[[rule]]\nname = \"deny-all\"\neffect = \"deny\"\nanyone = true\n";
+            let text = format!("{text}{deny_all}");
+            let policy = RulePolicy::from_toml(&text).unwrap();
+            let method = Method::from_bytes(REQUEST_METHODS[m].as_bytes()).unwrap();
+            let path = normalize_path(REQUEST_PATHS[p]).unwrap();
+            let principal = Principal::default();
+            let now = UNIX_EPOCH + Duration::from_secs(1_000);
+            let decision = policy.evaluate(&AccessRequest::new(&method, &path, &principal, now));
+            prop_assert!(!decision.is_allowed());
         }
     }
 }

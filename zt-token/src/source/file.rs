@@ -36,10 +36,7 @@ pub(crate) fn watch(
     format: FileFormat,
 ) -> Result<(Arc<ArcSwap<Snapshot>>, FileWatch), KeySetError> {
     let keys = load(path, format)?;
-    let shared = Arc::new(ArcSwap::from_pointee(Snapshot {
-        keys,
-        stale_at: None,
-    }));
+    let shared = Arc::new(ArcSwap::from_pointee(Snapshot::new(keys, None)));
 
     let target = path.to_path_buf();
     let published = shared.clone();
@@ -65,10 +62,7 @@ fn reload(path: &Path, format: FileFormat, published: &ArcSwap<Snapshot>) {
         Ok(keys) => {
             debug!(path = %path.display(), keys = keys.len(), "key file reloaded");
             metrics::counter!("zt_token_key_refreshes_total", "source" => "file").increment(1);
-            published.store(Arc::new(Snapshot {
-                keys,
-                stale_at: None,
-            }));
+            published.store(Arc::new(Snapshot::new(keys, None)));
         }
         Err(error) => {
             warn!(path = %path.display(), %error, "key file reload failed; keeping last good keys");

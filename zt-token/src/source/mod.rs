@@ -11,6 +11,7 @@ mod remote;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -25,6 +26,20 @@ pub(crate) struct Snapshot {
     pub(crate) keys: KeySet,
     /// When these keys stop being served, if a staleness bound applies.
     pub(crate) stale_at: Option<Instant>,
+    /// Unique per snapshot across all sources: a cached token verified under this
+    /// generation needs no key lookup while the generation is current.
+    pub(crate) generation: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn new(keys: KeySet, stale_at: Option<Instant>) -> Self {
+        static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+        Self {
+            keys,
+            stale_at,
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 /// How a source gets new keys.
@@ -56,10 +71,7 @@ pub struct KeySource {
 impl KeySource {
     /// A fixed key set.
     pub fn from_key_set(keys: KeySet) -> Self {
-        let snapshot = Snapshot {
-            keys,
-            stale_at: None,
-        };
+        let snapshot = Snapshot::new(keys, None);
         Self {
             keys: Arc::new(ArcSwap::from_pointee(snapshot)),
             refresh: Refresh::Fixed,

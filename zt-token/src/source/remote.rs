@@ -117,10 +117,10 @@ impl RemoteJwksBuilder {
             Target::JwksUrl(url) => self.checked_url(url)?,
             Target::Discovery { issuer } => self.discover(&client, issuer).await?,
         };
-        let keys = Arc::new(ArcSwap::from_pointee(Snapshot {
-            keys: KeySet::default(),
-            stale_at: Some(Instant::now()),
-        }));
+        let keys = Arc::new(ArcSwap::from_pointee(Snapshot::new(
+            KeySet::default(),
+            Some(Instant::now()),
+        )));
         let fetcher = Arc::new(Fetcher {
             client,
             jwks_url,
@@ -262,10 +262,8 @@ impl Fetcher {
 
     fn publish(&self, keys: KeySet) {
         let stale_at = Instant::now() + self.settings.max_staleness;
-        self.keys.store(Arc::new(Snapshot {
-            keys,
-            stale_at: Some(stale_at),
-        }));
+        self.keys
+            .store(Arc::new(Snapshot::new(keys, Some(stale_at))));
     }
 
     /// Called on an unknown `kid`: fetches unless one ran within the interval. Returns

@@ -314,6 +314,9 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
                     token.rule = e.rule(),
                     "zt: bearer token refused"
                 );
+                // TODO: report TokenError::BindingMismatch to the breach Responder as a
+                // SecurityEvent::BoundTokenMismatch; that event needs the token's issuer and
+                // subject, which zt-token's error does not carry.
                 let description = validate::describe(&e);
                 return Err(Rejection::InvalidToken { description });
             }

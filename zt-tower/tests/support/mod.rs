@@ -67,7 +67,7 @@ pub struct Harness {
     pub ca: DevCa,
     pub foreign_ca: DevCa,
     pub bundles: TrustBundleSet,
-    pub minter: Minter,
+    pub minter: Arc<Minter>,
     pub issuer_clock: ManualClock,
     pub server_clock: ManualClock,
     pub grants: GrantStore,
@@ -91,6 +91,7 @@ impl Harness {
         let minter = Minter::generate_es256(ISSUER)
             .unwrap()
             .with_clock(Arc::new(issuer_clock.clone()));
+        let minter = Arc::new(minter);
         let keys = KeySource::from_jwks(&minter.jwks()).unwrap();
         let validator = Validator::builder()
             .issuer(Issuer::new(ISSUER, keys).audience("orders"))
@@ -240,7 +241,8 @@ impl Client {
         tokio::time::timeout(Duration::from_secs(5), call).await?
     }
 
-    async fn send_request(&self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
+    /// Sends `request` as it is, on a new connection.
+    pub async fn send_request(&self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
         let tcp = TcpStream::connect(self.addr).await?;
         let (tls, _) = self.connector.connect(tcp).await?;
         let io = TokioIo::new(tls);

@@ -164,3 +164,27 @@ pub async fn grpc_caller_without_a_token_gets_unauthenticated(h: &Harness) {
     assert_eq!(reply.header("grpc-status"), Some("16"));
     assert_eq!(reply.header("content-type"), Some("application/grpc"));
 }
+
+pub async fn outbound_layer_attaches_a_fresh_minted_token(h: &Harness) {
+    use std::sync::Arc;
+    use tower::{ServiceBuilder, ServiceExt};
+    use zt_token::MintRequest;
+    use zt_tower::{BearerTokenLayer, MinterSource};
+
+    let source = MinterSource::new(
+        Arc::clone(&h.minter),
+        MintRequest::new("checkout", "orders").role("orders.read"),
+    );
+    let client = Arc::new(h.client(false));
+    let outbound = ServiceBuilder::new()
+        .layer(BearerTokenLayer::new(source))
+        .service_fn(move |request| {
+            let client = Arc::clone(&client);
+            async move { client.send_request(request).await }
+        });
+    for _ in 0..2 {
+        let request = http::Request::get("/orders/42").body(Default::default()).unwrap();
+        let reply = outbound.clone().oneshot(request).await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+}
