@@ -128,9 +128,16 @@ fn bench_breach(c: &mut Criterion) {
         });
     }
 
+    let empty = RevocationList::new();
+    group.bench_function("revocation_check/miss_empty", |b| {
+        b.iter(|| assert!(empty.check(black_box(&caller), now).is_none()))
+    });
     let list = crowded_list(now);
+    group.bench_function("revocation_check/miss_10k", |b| {
+        b.iter(|| assert!(list.check(black_box(&caller), now).is_none()))
+    });
     let revoked = principal("spiffe://example.org/ns/prod/sa/web", "user-7", "jti-x");
-    group.bench_function("revocation_check/hit", |b| {
+    group.bench_function("revocation_check/hit_10k", |b| {
         b.iter(|| list.check(black_box(&revoked), now).unwrap())
     });
 

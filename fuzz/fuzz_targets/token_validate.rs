@@ -19,7 +19,13 @@ use zt_core::ManualClock;
 use zt_token::{Issuer, KeySource, MintAlgorithm, Minter, Validator};
 
 /// Test-only P-256 key (PKCS#8 DER, hex); it signs nothing outside this fuzz target.
-const KEY_HEX: &str = "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420fe7ddfc906937f95c2b81b8958274bde76b1ba133850c6ae3f0bd710ec042970a1440342000455ce67938ceb9252c89b641caa2d6abe83a227196b6db4900d74018a1d0975ccd95e932cf61b0f33e8a03b72d9fcd56e22125bc3956f0478c78739e756468fbd";
+const KEY_HEX: &str = concat!(
+    "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b02",
+    "01010420fe7ddfc906937f95c2b81b8958274bde76b1ba133850c6ae3f0bd710",
+    "ec042970a1440342000455ce67938ceb9252c89b641caa2d6abe83a227196b6d",
+    "b4900d74018a1d0975ccd95e932cf61b0f33e8a03b72d9fcd56e22125bc3956f",
+    "0478c78739e756468fbd",
+);
 const ISSUER: &str = "https://fuzz.example";
 const AUDIENCE: &str = "fuzz";
 /// The time the seeds were minted at.

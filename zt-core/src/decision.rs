@@ -33,8 +33,9 @@ pub enum Reason {
     PathRejected(String),
     /// The caller was authenticated but something on the way failed; fail closed.
     Error(String),
-    /// The method is a case variant of a standard method (`delete` for `DELETE`); methods
-    /// are case-sensitive, so it is refused rather than matched as something else.
+    /// The method is a case variant of a standard method (`delete` for `DELETE`) or of a
+    /// method the policy names (`purge` for `PURGE`); methods are case-sensitive, so it is
+    /// refused rather than matched as something else.
     NonCanonicalMethod,
     /// The caller is on the revocation list (or quarantined); the policy was not consulted.
     Revoked(String),
@@ -70,7 +71,7 @@ impl fmt::Display for Reason {
             Self::PathRejected(e) => write!(f, "path rejected: {e}"),
             Self::Error(e) => write!(f, "error: {e}"),
             Self::NonCanonicalMethod => {
-                f.write_str("method is a lowercase spelling of a standard one")
+                f.write_str("method is a case variant of a standard or named one")
             }
             Self::Revoked(e) => write!(f, "revoked: {e}"),
         }
@@ -186,6 +187,11 @@ pub enum ConditionError {
     /// The rule matches on the host but the request carried none.
     #[error("the request carries no host")]
     NoHost,
+    /// The rule matches on the host but the request's host is not a well-formed host
+    /// (`a..b`, `user@host`, `host:port:port`, stray characters), so no name can be read
+    /// from it.
+    #[error("the request's host is malformed")]
+    MalformedHost,
     /// The rule matches on headers but the request's headers were not given to the policy.
     #[error("the request's headers are not available")]
     NoHeaders,

@@ -65,7 +65,9 @@
 //! - `trust_domains`: every peer ID of these trust domains.
 //! - `issuers`, `subjects`: the token's `iss` and `sub`.
 //! - `roles`: any of these roles or scopes, from [`Subject::roles`], the `role_claims`, or an
-//!   active [`Grant`] of the caller.
+//!   active [`Grant`] of the caller. A role claim is an array of strings or a space-separated
+//!   string, named as a top-level claim or a JSON pointer (`/realm_access/roles`); one of
+//!   another type cannot be evaluated (a deny rule on roles then matches).
 //!
 //! A rule that says nothing about the caller is refused at load: write `anyone = true` if
 //! that is what you mean. When an allow rule matches everything but the roles, the request
@@ -74,13 +76,19 @@
 //!
 //! ## What
 //!
-//! - `methods`: case-sensitive HTTP methods. A request whose method is a lowercase spelling
-//!   of a standard one (`delete`) is denied with [`Reason::NonCanonicalMethod`].
+//! - `methods`: case-sensitive HTTP methods. A request whose method is a case variant of a
+//!   standard one (`delete`) or of one the policy names (`purge` for `PURGE`) is denied with
+//!   [`Reason::NonCanonicalMethod`]. A deny rule on `GET` also denies `HEAD`, which routers
+//!   serve with the `GET` handler.
 //! - `paths`: matched against the [normalized](normalize_path) path; exact (`/health`),
 //!   one-segment wildcard (`/orders/{id}`), prefix (`/orders/*`, which also matches
-//!   `/orders` itself), or `/*` for every path. Patterns must be in normalized form.
-//! - `hosts`: exact (`api.example.org`) or one level of wildcard (`*.example.org`),
-//!   case-insensitive; a port and one trailing dot of the request's host are ignored.
+//!   `/orders` itself), or `/*` for every path. Patterns must be in normalized form. A deny
+//!   rule reads `/a`, `/a/` and `/A` as one path (many routers, or layers in front of them,
+//!   do); an allow rule matches exactly what it names.
+//! - `hosts`: exact (`api.example.org`) or every host below a domain (`*.example.org`,
+//!   not `example.org` itself), case-insensitive; a port and one trailing dot of the
+//!   request's host are ignored. A malformed request host (`a..b`, `user@host`, `host:1:2`)
+//!   cannot be evaluated: a deny rule on hosts matches it, an allow rule does not.
 //! - `headers`: `{ "x-env" = ["prod", "staging"] }`; `"*"` is any value. Every value of a
 //!   repeated or comma-joined header is read: a deny rule matches when any value is listed,
 //!   an allow rule only when all are.

@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | `/a//b`, `/a/./b`, `/a/x/../b` | `/a/b` |
 //! | `/../a` | `/a` (never above the root) |
-//! | `/%7Euser/%41` | `/~user/A` (unreserved characters decoded) |
+//! | `/%7Euser/%41`, `/a%40b` | `/~user/A`, `/a@b` (characters allowed raw decoded) |
 //! | `/caf%c3%a9` | `/caf%C3%A9` (other escapes kept, hex in uppercase) |
 //! | `/a?x=1#f` | `/a` (query and fragment excluded) |
 //! | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e`, `/a/%2e%2e` | error |
@@ -76,8 +76,8 @@ pub enum PathError {
         /// Byte offset of the `;` or its escape.
         offset: usize,
     },
-    /// The path holds an encoded `%` followed by hex digits (`%252F`), which a second
-    /// decoding would turn into something else.
+    /// The path holds an encoded `%` followed by hex digits (`%252F`, or `%25u002e` for
+    /// readers of `%uXXXX`), which a second decoding would turn into something else.
     #[error("path holds a double-encoded escape in the segment at offset {offset}")]
     DoubleEncoded {
         /// Byte offset of the segment that holds it.
@@ -106,8 +106,9 @@ pub enum PathError {
 }
 
 /// A request path that passed [`normalize_path`]: absolute, no query or fragment, no empty,
-/// `.` or `..` segments, no encoded separators, unreserved characters decoded and every other
-/// escape in uppercase hex. Normalizing it again gives the same path.
+/// `.` or `..` segments, no encoded separators, escapes of characters a segment may hold raw
+/// decoded and every other escape in uppercase hex, so each character has one spelling.
+/// Normalizing it again gives the same path.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NormalizedPath(String);
 
@@ -164,8 +165,9 @@ impl FromStr for NormalizedPath {
 /// Normalizes the path of a request target (`/a/b?q`), or says why it must be refused.
 ///
 /// Steps, in order: the query and fragment are cut off; each `%XX` escape is checked, and
-/// those of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded while all others are
-/// kept with uppercase hex; raw characters outside the RFC 3986 path set are encoded; empty
+/// those of characters a segment may hold raw (unreserved `A-Z a-z 0-9 - . _ ~` and
+/// `! $ & ' ( ) * + , = : @`) are decoded while all others are kept with uppercase hex, so
+/// that every character has one spelling; raw characters outside that set are encoded; empty
 /// segments are dropped; `.` and `..` segments are resolved without climbing above `/`
 /// (spelled with escapes, as `%2e%2e`, they are refused). A trailing slash is kept (`/a/`
 /// and `/a` stay different paths), since routers treat them differently.
@@ -174,7 +176,7 @@ impl FromStr for NormalizedPath {
 /// | --- | --- |
 /// | `/a//b`, `/a/./b`, `/a/x/../b` | `/a/b` |
 /// | `/../a` | `/a` (never above the root) |
-/// | `/%7Euser/%41` | `/~user/A` (unreserved characters decoded) |
+/// | `/%7Euser/%41`, `/a%40b` | `/~user/A`, `/a@b` (characters allowed raw decoded) |
 /// | `/caf%c3%a9` | `/caf%C3%A9` (other escapes kept, hex in uppercase) |
 /// | `/a?x=1#f` | `/a` (query and fragment excluded) |
 /// | `/a%2Fb`, `/a%5Cb`, `/a\b`, `/a%00`, `/a;x=1/b`, `/a%252e`, `/a/%2e%2e` | error |
@@ -273,12 +275,16 @@ fn decode_segment(segment: &str, base: usize) -> Result<String, PathError> {
 }
 
 /// `%25` is fine on its own; `%25` followed by two hex digits (raw or decoded) reads as a
-/// second escape to anyone who decodes twice.
+/// second escape to anyone who decodes twice, and `%25u` followed by four hex digits reads
+/// as a `%uXXXX` escape to the readers (IIS, some filters) that know that form.
 fn reject_double_encoding(decoded: &str, base: usize) -> Result<(), PathError> {
     let bytes = decoded.as_bytes();
-    let found = bytes
-        .windows(5)
-        .any(|w| w.starts_with(b"%25") && hex_value(w[3]).is_some() && hex_value(w[4]).is_some());
+    let is_hex = |b: &[u8]| b.iter().all(|&b| hex_value(b).is_some());
+    let found = (0..bytes.len()).any(|at| match bytes.get(at..) {
+        Some([b'%', b'2', b'5', b'u' | b'U', rest @ ..]) => rest.get(..4).is_some_and(is_hex),
+        Some([b'%', b'2', b'5', rest @ ..]) => rest.get(..2).is_some_and(is_hex),
+        _ => false,
+    });
     match found {
         true => Err(PathError::DoubleEncoded { offset: base }),
         false => Ok(()),
@@ -344,7 +350,10 @@ fn push_ascii_escape(byte: u8, offset: usize, out: &mut String) -> Result<(), Pa
         b'/' | b'\\' => Err(PathError::EncodedSeparator { offset }),
         0x00..=0x1f | 0x7f => Err(PathError::ControlCharacter { offset }),
         b';' => Err(PathError::PathParameter { offset }),
-        _ if is_unreserved(byte) => {
+        // Every character that may stand raw in a segment is decoded, so each has one
+        // spelling: `%40` and `@` must not be two paths to the policy when a router's path
+        // extractor reads both as `@`.
+        _ if is_raw_path_char(byte) => {
             out.push(char::from(byte));
             Ok(())
         }

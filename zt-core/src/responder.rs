@@ -60,6 +60,10 @@ impl fmt::Display for Trigger {
 }
 
 /// A security event found outside the decision path, for [`Responder::report`].
+///
+/// Report an event only with claims from a token whose signature verified: the event names
+/// whom to quarantine, so an event built from unverified claims would let anyone quarantine
+/// anyone.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SecurityEvent {
@@ -94,6 +98,9 @@ pub struct Quarantine {
     pub trigger: Trigger,
     /// When the quarantine lapses.
     pub until: SystemTime,
+    /// Whether every target made it onto the revocation list; `false` when the list was full
+    /// (see [`RevocationList::with_capacity`]): the caller was *not* contained.
+    pub recorded: bool,
 }
 
 type Callback = Arc<dyn Fn(&Quarantine) + Send + Sync>;
@@ -293,12 +300,14 @@ impl Responder {
     fn quarantine(&self, targets: Vec<RevocationTarget>, trigger: Trigger, now: SystemTime) {
         let until = now + self.config.quarantine_for;
         let reason: Arc<str> = Arc::from(format!("quarantined: {trigger}"));
+        let mut recorded = true;
         for target in &targets {
             let revocation = Revocation::new(target.clone(), Arc::clone(&reason))
                 .until(until)
                 .origin(RevocationOrigin::Quarantine);
             if let Err(error) = self.revocations.revoke(revocation, now) {
                 tracing::warn!(%error, quarantine.target = %target, "quarantine not recorded");
+                recorded = false;
             }
         }
         metrics::counter!(METRIC_QUARANTINES, "trigger" => trigger.as_str()).increment(1);
@@ -308,6 +317,7 @@ impl Responder {
             targets,
             trigger,
             until,
+            recorded,
         };
         if let Some(callback) = &self.callback {
             callback(&quarantine);

@@ -7,8 +7,6 @@ mod file;
 mod target;
 mod watch;
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,8 +15,9 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::Principal;
-use entries::{Entries, LookupKeys};
-use target::TargetRef;
+pub(crate) use entries::Remix;
+use entries::{Entries, Fingerprinter, LookupKeys};
+use target::{KindCounts, TargetRef};
 
 pub use file::LineError;
 pub use target::{Revocation, RevocationKind, RevocationOrigin, RevocationTarget};
@@ -36,7 +35,10 @@ pub const METRIC_REVOCATION_REJECTED: &str = "zt_revocation_rejected_total";
 /// Default bound on run-time entries (API revocations and quarantines).
 pub const DEFAULT_RUNTIME_CAPACITY: usize = 100_000;
 
-const SHARDS: usize = 16;
+/// Run-time entries per shard aimed at: a write copies one shard, so this bounds its cost.
+const ENTRIES_PER_SHARD: usize = 256;
+/// Most shards of the run-time tier.
+const MAX_SHARDS: usize = 256;
 
 /// Why the revocation list could not be loaded or changed.
 #[derive(Debug, thiserror::Error)]
@@ -101,25 +103,26 @@ pub enum RevocationError {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::{Duration, SystemTime};
-/// use zt_core::{Principal, Revocation, RevocationList, RevocationTarget, SpiffeId};
+/// use zt_core::{
+///     CertThumbprint, PeerIdentity, Principal, Reason, Revocation, RevocationList,
+///     RevocationTarget, SpiffeId,
+/// };
 ///
 /// let revocations = Arc::new(RevocationList::new());
 /// let id: SpiffeId = "spiffe://example.org/ns/prod/sa/billing".parse()?;
 /// let now = SystemTime::now();
-/// revocations.revoke(
-///     Revocation::new(RevocationTarget::SpiffeId(id.clone()), "key leaked")
-///         .until(now + Duration::from_secs(3600)),
-///     now,
-/// )?;
+/// let revocation = Revocation::new(RevocationTarget::SpiffeId(id.clone()), "key leaked")
+///     .until(now + Duration::from_secs(3600));
+/// revocations.revoke(revocation, now)?;
 ///
-/// // In the authorization layer, for each request:
-/// let principal = Principal::default(); // built from the verified peer and token
+/// // In the authorization layer, for each request, before the policy:
+/// let peer = PeerIdentity { spiffe_id: id, thumbprint: CertThumbprint([0; 32]), not_after: now };
+/// let principal = Principal { peer: Some(Arc::new(peer)), ..Principal::default() };
 /// let decision = match revocations.check(&principal, now) {
 ///     Some(revocation) => revocation.to_decision(),
-///     None => { /* policy.evaluate(&request) */ zt_core::Decision::deny(
-///         zt_core::Reason::NoRuleMatched) }
+///     None => unreachable!("policy.evaluate(&request) runs here"),
 /// };
-/// assert!(!decision.is_allowed());
+/// assert!(matches!(decision.reason, Reason::Revoked(_)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -130,11 +133,11 @@ pub enum RevocationError {
 /// `reason=<text>`, which runs to the end of the line. Fields hold no spaces.
 ///
 /// ```text
-/// # kind     fields                                       options
-/// spiffe     spiffe://example.org/ns/prod/sa/billing      expires=2027-01-01T00:00:00Z reason=key leaked
+/// # kind     fields, then options
+/// spiffe     spiffe://example.org/ns/prod/sa/billing  expires=2027-01-01T00:00:00Z reason=leak
 /// thumbprint 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-/// token      https://idp.example.org  4f1c2d3e             reason=reported stolen
-/// subject    https://idp.example.org  alice@example.org    expires=1798761600
+/// token      https://idp.example.org 4f1c2d3e  reason=reported stolen
+/// subject    https://idp.example.org alice@example.org  expires=1798761600
 /// ```
 ///
 /// Any bad line rejects the whole file: at start-up [`RevocationList::from_path`] fails, and
@@ -152,10 +155,13 @@ pub struct RevocationList {
     loaded_stamp: Mutex<watch::Stamp>,
     file: ArcSwap<Entries>,
     runtime: Box<[Shard]>,
-    runtime_len: AtomicUsize,
+    /// `runtime.len() == 1 << shard_bits`.
+    shard_bits: u32,
+    /// Run-time entries per kind (expired ones included until purged).
+    runtime_kinds: [AtomicUsize; 4],
     failed_reloads: AtomicU64,
     shard_capacity: usize,
-    hasher: RandomState,
+    fingerprints: Fingerprinter,
 }
 
 #[derive(Debug, Default)]
@@ -176,24 +182,39 @@ impl RevocationList {
         Self::with_capacity(DEFAULT_RUNTIME_CAPACITY)
     }
 
-    /// An empty list with no file that holds at most about `capacity` active run-time entries
-    /// (the bound is enforced per shard, so the exact figure is rounded up to a multiple of
-    /// the shard count).
+    /// An empty list with no file that holds at most `capacity` active run-time entries
+    /// (rounded up to a multiple of the shard count). The bound is enforced per shard of
+    /// about 256 entries, so an entry may be refused while other shards still have room.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             path: None,
             loaded_stamp: Mutex::new(None),
             file: ArcSwap::default(),
-            runtime: (0..SHARDS).map(|_| Shard::default()).collect(),
-            runtime_len: AtomicUsize::new(0),
+            runtime: Box::default(),
+            shard_bits: 0,
+            runtime_kinds: Default::default(),
             failed_reloads: AtomicU64::new(0),
-            shard_capacity: capacity.div_ceil(SHARDS).max(1),
-            hasher: RandomState::new(),
+            shard_capacity: 0,
+            fingerprints: Fingerprinter::default(),
         }
+        .with_runtime_capacity(capacity)
     }
 
-    /// Loads the revocation file at `path` (format under [File format](RevocationList#file-format)), keeping the
-    /// path for [`reload`](Self::reload) and [`watch`](Self::watch).
+    /// Sizes the (empty) run-time tier: about 256 entries a shard, at most 256 shards.
+    fn with_runtime_capacity(mut self, capacity: usize) -> Self {
+        let shards = (capacity / ENTRIES_PER_SHARD)
+            .next_power_of_two()
+            .clamp(1, MAX_SHARDS);
+        self.runtime = (0..shards).map(|_| Shard::default()).collect();
+        self.shard_bits = shards.trailing_zeros();
+        self.shard_capacity = capacity.div_ceil(shards).max(1);
+        self.runtime_kinds = Default::default();
+        self
+    }
+
+    /// Loads the revocation file at `path` (format under
+    /// [File format](RevocationList#file-format)), keeping the path for
+    /// [`reload`](Self::reload) and [`watch`](Self::watch).
     ///
     /// # Errors
     ///
@@ -203,19 +224,19 @@ impl RevocationList {
         let path = path.as_ref().to_path_buf();
         // Stamp before reading: a change during the read shows as a change later.
         let stamp = watch::stamp(&path);
-        let entries = file::load(&path)?;
+        let revocations = file::load(&path)?;
         let mut list = Self::new();
-        list.file = ArcSwap::from_pointee(entries);
+        list.file = ArcSwap::from_pointee(Entries::build(revocations, &list.fingerprints));
         list.loaded_stamp = Mutex::new(stamp);
         list.path = Some(path);
         list.record_entry_gauges();
         Ok(list)
     }
 
-    /// Sets the run-time capacity of a list built by [`from_path`](Self::from_path).
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.shard_capacity = capacity.div_ceil(SHARDS).max(1);
-        self
+    /// Sets the run-time capacity of a list built by [`from_path`](Self::from_path),
+    /// dropping any run-time entries.
+    pub fn capacity(self, capacity: usize) -> Self {
+        self.with_runtime_capacity(capacity)
     }
 
     /// The file this list was loaded from, if any.
@@ -228,19 +249,23 @@ impl RevocationList {
     /// Looks up the peer's certificate thumbprint and SPIFFE ID, the subject's token id and
     /// subject, and a subject that is itself a SPIFFE ID (a JWT-SVID) in the SPIFFE ID list.
     pub fn check(&self, principal: &Principal, now: SystemTime) -> Option<Revocation> {
-        // Nothing to look up: the common case costs two atomic loads.
+        // Nothing to look up: the common case costs a few atomic loads.
         let file = self.file.load();
-        let runtime_used = self.runtime_len.load(Ordering::Acquire) > 0;
-        if file.is_empty() && !runtime_used {
+        let runtime = self.runtime_kinds();
+        let file_kinds = file.kinds();
+        let present: KindCounts = std::array::from_fn(|k| runtime[k] + file_kinds[k]);
+        if present == KindCounts::default() {
             return None;
         }
 
-        let svid = entries::svid_subject(principal);
-        let keys = entries::lookup_keys(principal, svid.as_ref());
+        // Only kinds somebody revoked are hashed and looked up.
+        let svid = (present[0] > 0)
+            .then(|| entries::svid_subject(principal))
+            .flatten();
+        let keys = entries::lookup_keys(principal, svid.as_ref(), &self.fingerprints, present);
         let found = match file.find(&keys, now) {
             Some(hit) => Some(hit.clone()),
-            None if runtime_used => self.find_runtime(&keys, now),
-            None => None,
+            None => self.find_runtime(&keys, runtime, now),
         };
 
         if let Some(revocation) = &found {
@@ -255,11 +280,23 @@ impl RevocationList {
         found
     }
 
-    fn find_runtime(&self, keys: &LookupKeys<'_>, now: SystemTime) -> Option<Revocation> {
-        keys.iter().flatten().find_map(|key| {
-            let shard = self.runtime[self.shard_of(*key)].entries.load();
-            shard.get(*key).filter(|r| r.is_active(now)).cloned()
-        })
+    fn find_runtime(
+        &self,
+        keys: &LookupKeys<'_>,
+        runtime: KindCounts,
+        now: SystemTime,
+    ) -> Option<Revocation> {
+        let in_runtime = |(key, _): &&(TargetRef<'_>, u64)| runtime[key.kind_index()] > 0;
+        keys.iter()
+            .flatten()
+            .filter(in_runtime)
+            .find_map(|(key, fingerprint)| {
+                let shard = self.runtime[self.shard_of(*fingerprint)].entries.load();
+                shard
+                    .get(*fingerprint, *key)
+                    .filter(|r| r.is_active(now))
+                    .cloned()
+            })
     }
 
     /// Adds or replaces a run-time entry. It applies from the next [`check`](Self::check).
@@ -269,40 +306,43 @@ impl RevocationList {
     /// [`RevocationError::Full`] when the entry's shard is at capacity even after expired
     /// entries (as of `now`) were purged.
     pub fn revoke(&self, revocation: Revocation, now: SystemTime) -> Result<(), RevocationError> {
-        let index = self.shard_of(revocation.target.as_ref());
-        let shard = &self.runtime[index];
+        let fingerprint = self.fingerprints.of(revocation.target.as_ref());
+        let shard = &self.runtime[self.shard_of(fingerprint)];
         let _guard = shard.write.lock().unwrap_or_else(PoisonError::into_inner);
 
-        let mut next = Entries::clone(&shard.entries.load());
-        let replaces = next.get(revocation.target.as_ref()).is_some();
-        if !replaces && next.len() >= self.shard_capacity {
-            let purged = next.retain_active(now);
-            self.runtime_len.fetch_sub(purged, Ordering::AcqRel);
+        // A full shard with nothing expired refuses before anything is copied.
+        let current = shard.entries.load_full();
+        let replaces = current
+            .get(fingerprint, revocation.target.as_ref())
+            .is_some();
+        let full = !replaces && current.len() >= self.shard_capacity;
+        if full && !current.has_expired(now) {
+            return Err(self.refuse());
+        }
+
+        let mut next = Entries::clone(&current);
+        if full {
+            next.retain_active(now);
             if next.len() >= self.shard_capacity {
-                metrics::counter!(METRIC_REVOCATION_REJECTED).increment(1);
-                return Err(RevocationError::Full {
-                    capacity: self.shard_capacity * SHARDS,
-                });
+                self.publish(shard, &current, next);
+                return Err(self.refuse());
             }
         }
-        if next.insert(revocation).is_none() {
-            self.runtime_len.fetch_add(1, Ordering::AcqRel);
-        }
-        shard.entries.store(Arc::new(next));
-        self.record_runtime_gauge();
+        next.insert(fingerprint, revocation);
+        self.publish(shard, &current, next);
         Ok(())
     }
 
     /// Removes the run-time entry for `target`, returning it. File entries stay until the file
     /// changes.
     pub fn release(&self, target: &RevocationTarget) -> Option<Revocation> {
-        let shard = &self.runtime[self.shard_of(target.as_ref())];
+        let fingerprint = self.fingerprints.of(target.as_ref());
+        let shard = &self.runtime[self.shard_of(fingerprint)];
         let _guard = shard.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = Entries::clone(&shard.entries.load());
-        let removed = next.remove(target)?;
-        self.runtime_len.fetch_sub(1, Ordering::AcqRel);
-        shard.entries.store(Arc::new(next));
-        self.record_runtime_gauge();
+        let current = shard.entries.load_full();
+        let mut next = Entries::clone(&current);
+        let removed = next.remove(fingerprint, target.as_ref())?;
+        self.publish(shard, &current, next);
         Some(removed)
     }
 
@@ -312,15 +352,14 @@ impl RevocationList {
         let mut total = 0;
         for shard in self.runtime.iter() {
             let _guard = shard.write.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut next = Entries::clone(&shard.entries.load());
-            let purged = next.retain_active(now);
-            if purged > 0 {
-                self.runtime_len.fetch_sub(purged, Ordering::AcqRel);
-                shard.entries.store(Arc::new(next));
-                total += purged;
+            let current = shard.entries.load_full();
+            if !current.has_expired(now) {
+                continue;
             }
+            let mut next = Entries::clone(&current);
+            total += next.retain_active(now);
+            self.publish(shard, &current, next);
         }
-        self.record_runtime_gauge();
         total
     }
 
@@ -337,7 +376,8 @@ impl RevocationList {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = watch::stamp(path);
         match file::load(path) {
-            Ok(entries) => {
+            Ok(revocations) => {
+                let entries = Entries::build(revocations, &self.fingerprints);
                 let len = entries.len();
                 self.file.store(Arc::new(entries));
                 metrics::counter!(METRIC_REVOCATION_RELOADS, "result" => "ok").increment(1);
@@ -368,12 +408,12 @@ impl RevocationList {
 
     /// Number of file entries and run-time entries (expired ones included until purged).
     pub fn len(&self) -> usize {
-        self.file.load().len() + self.runtime_len.load(Ordering::Acquire)
+        self.file.load().len() + self.runtime_kinds().iter().sum::<usize>()
     }
 
     /// Number of run-time entries (expired ones included until purged).
     pub fn runtime_len(&self) -> usize {
-        self.runtime_len.load(Ordering::Acquire)
+        self.runtime_kinds().iter().sum::<usize>()
     }
 
     /// Whether the list has no entries at all.
@@ -381,9 +421,37 @@ impl RevocationList {
         self.len() == 0
     }
 
-    fn shard_of(&self, target: TargetRef<'_>) -> usize {
-        // Truncation is fine: only the low bits pick the shard.
-        (self.hasher.hash_one(target) as usize) % SHARDS
+    /// Stores `next` in place of `current` (the caller holds the shard's write lock) and
+    /// moves the per-kind counters by the difference: up before the store and down after it,
+    /// so that a concurrent `check` may look up a kind for nothing but never skips one.
+    fn publish(&self, shard: &Shard, current: &Entries, next: Entries) {
+        let (before, after) = (current.kinds(), next.kinds());
+        for (k, counter) in self.runtime_kinds.iter().enumerate() {
+            counter.fetch_add(after[k].saturating_sub(before[k]), Ordering::AcqRel);
+        }
+        shard.entries.store(Arc::new(next));
+        for (k, counter) in self.runtime_kinds.iter().enumerate() {
+            counter.fetch_sub(before[k].saturating_sub(after[k]), Ordering::AcqRel);
+        }
+        self.record_runtime_gauge();
+    }
+
+    fn runtime_kinds(&self) -> KindCounts {
+        std::array::from_fn(|k| self.runtime_kinds[k].load(Ordering::Acquire))
+    }
+
+    /// The shard of a fingerprint: its top bits, which the shard's own map does not rely on.
+    fn shard_of(&self, fingerprint: u64) -> usize {
+        fingerprint
+            .checked_shr(u64::BITS - self.shard_bits)
+            .unwrap_or(0) as usize
+    }
+
+    fn refuse(&self) -> RevocationError {
+        metrics::counter!(METRIC_REVOCATION_REJECTED).increment(1);
+        RevocationError::Full {
+            capacity: self.shard_capacity * self.runtime.len(),
+        }
     }
 
     fn record_entry_gauges(&self) {
@@ -394,7 +462,7 @@ impl RevocationList {
 
     fn record_runtime_gauge(&self) {
         metrics::gauge!(METRIC_REVOCATION_ENTRIES, "tier" => "runtime")
-            .set(self.runtime_len.load(Ordering::Acquire) as f64);
+            .set(self.runtime_kinds().iter().sum::<usize>() as f64);
     }
 }
 

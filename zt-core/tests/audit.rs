@@ -17,7 +17,11 @@ fn record(effect: Effect, audit: bool) -> DecisionRecord {
     let principal = from_subject("alice", &["r"], json!({ "email": "a@example.org" }));
     let path = normalize_path("/orders/1").unwrap();
     let request = zt_core::AccessRequest::new(&http::Method::GET, &path, &principal, now());
-    let mut decision = Decision::new(effect, Some("rule-1".into()), Reason::AllowedByRule);
+    let reason = match effect {
+        Effect::Allow => Reason::AllowedByRule,
+        Effect::Deny => Reason::DeniedByRule,
+    };
+    let mut decision = Decision::new(effect, Some("rule-1".into()), reason);
     decision.audit = audit;
     DecisionRecord::new(&request, &decision).with_request_id("req-9")
 }
@@ -178,5 +182,99 @@ fn a_pair_of_sinks_both_receive_every_record() {
     pair.record(record(Effect::Deny, false));
     assert_eq!(a.records().len(), 1);
     assert_eq!(b.records().len(), 1);
-    assert_eq!(a.records()[0].reason_code, "allowed_by_rule");
+    assert_eq!(a.records()[0].reason_code, "denied_by_rule");
+}
+
+/// Metric names and labels, one entry per increment.
+type Counts = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+/// Counts increments by metric name and labels.
+#[derive(Debug, Default)]
+struct CountingRecorder {
+    counts: Counts,
+}
+
+#[derive(Debug)]
+struct Increment {
+    name: String,
+    labels: Vec<(String, String)>,
+    counts: Counts,
+}
+
+impl metrics::CounterFn for Increment {
+    fn increment(&self, _value: u64) {
+        let entry = (self.name.clone(), self.labels.clone());
+        self.counts.lock().unwrap().push(entry);
+    }
+
+    fn absolute(&self, _value: u64) {}
+}
+
+impl metrics::Recorder for CountingRecorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let labels = key
+            .labels()
+            .map(|l| (l.key().to_owned(), l.value().to_owned()))
+            .collect();
+        metrics::Counter::from_arc(Arc::new(Increment {
+            name: key.name().to_owned(),
+            labels,
+            counts: self.counts.clone(),
+        }))
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+#[test]
+fn the_metrics_sink_counts_decisions_by_rule_effect_and_reason() {
+    let recorder = CountingRecorder::default();
+    metrics::with_local_recorder(&recorder, || {
+        zt_core::MetricsAuditSink.record(record(Effect::Deny, false));
+    });
+    let counts = recorder.counts.lock().unwrap().clone();
+    let labels = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let expected = labels(&[
+        ("effect", "deny"),
+        ("rule", "rule-1"),
+        ("reason", "denied_by_rule"),
+    ]);
+    assert_eq!(counts, [(zt_core::METRIC_DECISIONS.to_owned(), expected)]);
 }

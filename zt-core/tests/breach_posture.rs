@@ -5,15 +5,13 @@
 mod breach_support;
 
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
 
 use breach_support::{ISSUER, caller, clock, workload};
 use http::Method;
 use serde_json::json;
 use zt_core::{
-    AccessRequest, Attributes, ClaimsPosture, Clock, Policy, PostureContext, PostureError,
-    PostureSource, PostureSources, Principal, RulePolicy, StaticPosture, Subject, apply_posture,
-    normalize_path,
+    AccessRequest, Attributes, ClaimsPosture, Clock, Policy, PostureContext, PostureSource,
+    PostureSources, Principal, RulePolicy, StaticPosture, Subject, apply_posture, normalize_path,
 };
 
 const LAPTOP: &str = "spiffe://example.org/ns/ops/sa/laptop-7";
@@ -161,12 +159,14 @@ fn posture_conditions_allow_a_managed_patched_device_and_deny_the_others() {
 
 #[cfg(feature = "signed-posture")]
 mod signed {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
     use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use http::{HeaderMap, HeaderValue};
-    use zt_core::{PostureKey, SignedHeaderPosture, sign_posture_hmac};
+    use zt_core::{PostureError, PostureKey, SignedHeaderPosture, sign_posture_hmac};
 
     const SECRET: [u8; 32] = [7; 32];
 

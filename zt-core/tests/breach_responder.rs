@@ -60,6 +60,7 @@ fn deny_threshold_quarantines_the_subject_and_releases_it_after_the_quarantine()
     assert_eq!(paged.len(), 1);
     assert_eq!(paged[0].trigger, Trigger::DenyThreshold { denies: 3 });
     assert_eq!(paged[0].until, clock.now() + QUARANTINE);
+    assert!(paged[0].recorded);
 
     clock.advance(QUARANTINE);
     assert!(
@@ -241,16 +242,24 @@ fn ten_thousand_distinct_bad_principals_stay_within_the_bounds() {
 fn quarantines_of_ten_thousand_principals_stay_within_the_revocation_capacity() {
     let revocations = Arc::new(RevocationList::with_capacity(1_024));
     let config = ResponderConfig::default().deny_threshold(1, Duration::from_secs(10));
-    let responder = Responder::new(Arc::clone(&revocations), config);
+    let not_contained = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&not_contained);
+    let responder = Responder::new(Arc::clone(&revocations), config).on_quarantine(move |q| {
+        if !q.recorded {
+            *counter.lock().unwrap() += 1;
+        }
+    });
     let clock = clock();
     for i in 0..10_000 {
         let bad = workload(&format!("spiffe://example.org/bad/{i}"));
         responder.observe(&bad, &deny(), clock.now());
     }
-    assert!(revocations.runtime_len() <= 1_024);
-    assert!(
-        revocations.runtime_len() >= 512,
-        "the list filled up before refusing"
+    let recorded = revocations.runtime_len();
+    assert!((512..=1_024).contains(&recorded), "{recorded} entries");
+    assert_eq!(
+        *not_contained.lock().unwrap(),
+        10_000 - recorded,
+        "refusals are reported"
     );
     assert_eq!(responder.tracked_principals(), 0);
 }

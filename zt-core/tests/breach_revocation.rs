@@ -323,3 +323,26 @@ fn list_without_a_file_cannot_reload_or_watch() {
         Err(RevocationError::NoFile)
     ));
 }
+
+#[test]
+fn file_and_runtime_entries_of_different_kinds_both_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let thumbprint = "11".repeat(32);
+    let path = write_file(&dir, &format!("thumbprint {thumbprint}\n"));
+    let list = RevocationList::from_path(path).unwrap();
+    let clock = clock();
+    let target = RevocationTarget::token_id(ISSUER, "jti-2");
+    list.revoke(Revocation::new(target, "x"), clock.now())
+        .unwrap();
+
+    let by_file = list.check(&alice(), clock.now()).unwrap();
+    assert_eq!(by_file.target.kind(), RevocationKind::Thumbprint);
+    let by_runtime = list
+        .check(&caller(BILLING, 0x22, "bob", "jti-2"), clock.now())
+        .unwrap();
+    assert_eq!(by_runtime.target.kind(), RevocationKind::TokenId);
+    assert!(
+        list.check(&caller(BILLING, 0x22, "bob", "jti-3"), clock.now())
+            .is_none()
+    );
+}

@@ -269,3 +269,12 @@ fn rules_apply_only_inside_their_validity_window() {
     assert!(decide(now() - Duration::from_secs(1)));
     assert!(!decide(now() - Duration::from_secs(32 * 86_400)));
 }
+
+#[test]
+fn large_integers_compare_exactly() {
+    let p = allow_when(r#"{ claim = "id", equals = 9007199254740993 }"#);
+    let exact = with_claims(json!({ "id": 9_007_199_254_740_993_u64 }));
+    let off_by_one = with_claims(json!({ "id": 9_007_199_254_740_992_u64 }));
+    assert!(ask("GET", "/", exact).decide(&p).is_allowed());
+    assert!(!ask("GET", "/", off_by_one).decide(&p).is_allowed());
+}

@@ -17,7 +17,7 @@ use zt_core::TrustDomain;
 pub enum BundleError {
     /// The PEM input could not be read.
     #[error("trust bundle PEM is unreadable")]
-    Pem(#[source] rustls_pki_types::pem::Error),
+    Pem(#[source] crate::PemReadError),
     /// The input holds no CA certificate.
     #[error("trust bundle for {trust_domain} holds no X.509 CA certificate")]
     Empty {
@@ -31,6 +31,14 @@ pub enum BundleError {
         index: usize,
         /// What webpki said.
         reason: webpki::Error,
+    },
+    /// A certificate of the bundle is not a CA certificate (basicConstraints without cA, or a
+    /// key usage without keyCertSign): a workload's leaf as a trust anchor would let its key
+    /// sign any identity of the trust domain.
+    #[error("certificate {index} of the trust bundle is not a CA certificate")]
+    AnchorNotCa {
+        /// Position of the certificate in the input.
+        index: usize,
     },
     /// The SPIFFE bundle JSON could not be parsed.
     #[error("SPIFFE bundle JSON is unreadable")]
@@ -89,7 +97,8 @@ impl TrustBundle {
     /// # Errors
     ///
     /// [`BundleError::Empty`] without certificates, [`BundleError::BadAnchor`] for a
-    /// certificate webpki cannot use as an anchor.
+    /// certificate webpki cannot use as an anchor, [`BundleError::AnchorNotCa`] for one that
+    /// is not a CA certificate.
     pub fn from_der(
         trust_domain: TrustDomain,
         certificates: Vec<CertificateDer<'static>>,
@@ -101,9 +110,13 @@ impl TrustBundle {
             .iter()
             .enumerate()
             .map(|(index, cert)| {
-                webpki::anchor_from_trusted_cert(cert)
+                let anchor = webpki::anchor_from_trusted_cert(cert)
                     .map(|anchor| anchor.to_owned())
-                    .map_err(|reason| BundleError::BadAnchor { index, reason })
+                    .map_err(|reason| BundleError::BadAnchor { index, reason })?;
+                if !crate::x509::is_anchor_ca(cert) {
+                    return Err(BundleError::AnchorNotCa { index });
+                }
+                Ok(anchor)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
@@ -121,7 +134,7 @@ impl TrustBundle {
     pub fn from_pem(trust_domain: TrustDomain, pem: &[u8]) -> Result<Self, BundleError> {
         let certificates = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(BundleError::Pem)?;
+            .map_err(|error| BundleError::Pem(crate::PemReadError::redacted(&error)))?;
         Self::from_der(trust_domain, certificates)
     }
 
@@ -195,6 +208,8 @@ impl fmt::Debug for TrustBundle {
     }
 }
 
+// TODO: `spiffe_refresh_hint` and `spiffe_sequence` are ignored: there is no bundle endpoint
+// client yet (federation bundles come from files or memory), so nothing would use them.
 #[derive(Deserialize)]
 struct JwkSet {
     keys: Vec<Jwk>,

@@ -49,11 +49,20 @@ struct SvidFiles {
 impl SvidFiles {
     fn reload(&self) -> Result<(), LoadError> {
         let svid = Svid::from_pem_files(&self.chain_path, &self.key_path)?;
+        // A stale copy on disk never replaces the SVID in service.
+        let now = std::time::SystemTime::now();
+        if svid.not_after() < now {
+            return Err(LoadError::Expired {
+                not_after: svid.not_after(),
+                now,
+            });
+        }
+        // The whole chain counts: the same leaf with other intermediates is a change.
         let unchanged = self
             .current
             .load()
             .as_ref()
-            .is_some_and(|old| old.thumbprint() == svid.thumbprint());
+            .is_some_and(|old| old.chain() == svid.chain());
         if !unchanged {
             tracing::debug!(
                 svid.id = %svid.spiffe_id(),

@@ -66,7 +66,7 @@ pub use config::{
 pub use files::{BundleFileSource, PemFileSvidSource, WatchError};
 pub use peer::{PeerIdentityError, peer_identity};
 pub use source::{BundleSource, InMemorySvidSource, SharedBundleSet, SvidSource};
-pub use svid::{LoadError, Svid};
+pub use svid::{LoadError, PemReadError, Svid};
 pub use verifier::{SpiffeClientVerifier, SpiffeServerVerifier};
 pub use verify::{MAX_INTERMEDIATES, VerifiedSvid, VerifyError};
 pub use x509::{SvidError, X509SvidLeaf, parse_x509_svid};

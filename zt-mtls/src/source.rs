@@ -8,6 +8,9 @@ use zt_core::TrustDomain;
 
 use crate::{Svid, TrustBundle, TrustBundleSet};
 
+// TODO: a SPIFFE Workload API source (the SPIRE agent socket) for SVIDs and bundles; today
+// they come from memory or from files that another process (such as spiffe-helper) writes.
+
 /// Hands out the SVID to present at the next handshake.
 ///
 /// Read on every handshake, so implementations must be cheap and must not block. `None`

@@ -24,16 +24,25 @@ pub enum LoadError {
     EmptyChain,
     /// The PEM certificate chain could not be read.
     #[error("certificate chain PEM is unreadable")]
-    ChainPem(#[source] rustls_pki_types::pem::Error),
+    ChainPem(#[source] PemReadError),
     /// The PEM private key could not be read (its contents are never shown).
     #[error("private key PEM is unreadable")]
-    KeyPem(#[source] rustls_pki_types::pem::Error),
+    KeyPem(#[source] PemReadError),
     /// A certificate of the chain breaks an X509-SVID rule.
     #[error("certificate chain is not an X509-SVID")]
     NotAnSvid(#[source] SvidError),
     /// The crypto provider refused the private key, or it does not match the leaf.
     #[error("private key is unusable or does not match the leaf certificate")]
     Key(#[source] rustls::Error),
+    /// The SVID read from files has already expired, so it does not replace the one in
+    /// service (a stale copy on disk must not take down a good identity).
+    #[error("SVID expired at {not_after:?} (now {now:?})")]
+    Expired {
+        /// End of the SVID's validity.
+        not_after: SystemTime,
+        /// The time of the check.
+        now: SystemTime,
+    },
     /// A file could not be read.
     #[error("cannot read {path}")]
     Io {
@@ -43,6 +52,34 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why a PEM input could not be read, saying what kind of fault it is and never holding any
+/// of the input: the PEM parser's own errors may quote a line, and a line may be a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct PemReadError {
+    reason: &'static str,
+}
+
+impl PemReadError {
+    pub(crate) fn redacted(error: &rustls_pki_types::pem::Error) -> Self {
+        use rustls_pki_types::pem::Error;
+        let reason = match error {
+            Error::MissingSectionEnd { .. } => "a PEM section has no END line",
+            Error::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed",
+            Error::Base64Decode(_) => "the PEM body is not valid base64",
+            Error::NoItemsFound => "no PEM section of the expected kind found",
+            Error::SectionTooLarge => "a PEM section is too large",
+            _ => "the PEM is malformed",
+        };
+        Self { reason }
+    }
+
+    /// What kind of fault the PEM has, without any of its contents.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
 }
 
 /// An X509-SVID: a certificate chain (leaf first) whose leaf names a workload, and the leaf's
@@ -84,7 +121,8 @@ impl Svid {
         let leaf = chain.first().ok_or(LoadError::EmptyChain)?;
         let parsed = parse_x509_svid(leaf).map_err(LoadError::NotAnSvid)?;
         for (index, cert) in chain.iter().enumerate().skip(1) {
-            check_signing_cert(cert, index).map_err(LoadError::NotAnSvid)?;
+            check_signing_cert(cert, index, parsed.spiffe_id.trust_domain())
+                .map_err(LoadError::NotAnSvid)?;
         }
         let thumbprint = thumbprint_of(leaf);
         let provider = provider();
@@ -108,8 +146,9 @@ impl Svid {
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, LoadError> {
         let chain = CertificateDer::pem_slice_iter(chain_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(LoadError::ChainPem)?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(LoadError::KeyPem)?;
+            .map_err(|error| LoadError::ChainPem(PemReadError::redacted(&error)))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|error| LoadError::KeyPem(PemReadError::redacted(&error)))?;
         Self::new(chain, key)
     }
 

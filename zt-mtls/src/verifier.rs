@@ -19,7 +19,8 @@ use crate::{Authorizer, BundleSource};
 /// with validity read from the injected clock, and then asks the [`Authorizer`]. Client
 /// authentication is mandatory and no CA names are sent in the certificate request.
 ///
-/// It does not check revocation.
+/// It does not check revocation: zt-tower checks each request's peer against zt-core's
+/// revocation list, so a revoked peer is refused on its next request, not at the handshake.
 ///
 /// ```
 /// # #[cfg(feature = "dev")] {

@@ -177,7 +177,8 @@ impl SvidChainCheck {
         // 2. The certificates' own X509-SVID rules.
         let leaf = parse_x509_svid(end_entity).map_err(VerifyError::Svid)?;
         for (i, cert) in intermediates.iter().enumerate() {
-            check_signing_cert(cert, i + 1).map_err(VerifyError::Svid)?;
+            check_signing_cert(cert, i + 1, leaf.spiffe_id.trust_domain())
+                .map_err(VerifyError::Svid)?;
         }
 
         // 3. The bundle of the leaf's own trust domain, and no other.
@@ -231,6 +232,7 @@ fn svid_certificate_error(error: &SvidError) -> CertificateError {
         SvidError::NoUriSan
         | SvidError::MultipleUriSans { .. }
         | SvidError::InvalidSpiffeId(_)
+        | SvidError::NonCanonicalSpiffeId { .. }
         | SvidError::EmptyPath { .. } => CertificateError::NotValidForName,
         SvidError::LeafIsCa
         | SvidError::MissingKeyUsage
@@ -238,6 +240,7 @@ fn svid_certificate_error(error: &SvidError) -> CertificateError {
         | SvidError::LeafCanSignCertificates
         | SvidError::LeafCanSignCrls
         | SvidError::SigningCertNotCa { .. }
+        | SvidError::SigningCertOtherDomain { .. }
         | SvidError::SigningCertCannotSign { .. } => CertificateError::InvalidPurpose,
     }
 }

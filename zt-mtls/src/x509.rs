@@ -8,7 +8,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::error::X509Error;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
-use zt_core::{IdError, SpiffeId};
+use zt_core::{IdError, SpiffeId, TrustDomain};
 
 /// Why a certificate is not a valid X509-SVID, whatever its chain.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,6 +35,14 @@ pub enum SvidError {
     /// The URI SAN is not a valid SPIFFE ID.
     #[error("URI SAN is not a valid SPIFFE ID")]
     InvalidSpiffeId(#[source] IdError),
+    /// The URI SAN parses as a SPIFFE ID only after case folding (an uppercase scheme or
+    /// trust domain): the X509-SVID must hold the canonical lowercase form, so that every
+    /// reader of the certificate sees the same ID.
+    #[error("URI SAN is not in canonical form; it would read as {id}")]
+    NonCanonicalSpiffeId {
+        /// The ID the URI folds to.
+        id: SpiffeId,
+    },
     /// The SPIFFE ID names a trust domain, not a workload (its path is empty).
     #[error("SPIFFE ID {id} has an empty path; a leaf SVID names a workload")]
     EmptyPath {
@@ -61,6 +69,15 @@ pub enum SvidError {
     SigningCertNotCa {
         /// Position in the chain; the leaf is 0.
         index: usize,
+    },
+    /// A certificate above the leaf names, in a SPIFFE ID URI SAN, another trust domain than
+    /// the leaf's: it belongs to that domain's bundle, not to the leaf's.
+    #[error("signing certificate {index} belongs to trust domain {trust_domain}")]
+    SigningCertOtherDomain {
+        /// Position in the chain; the leaf is 0.
+        index: usize,
+        /// The trust domain its SPIFFE ID names.
+        trust_domain: TrustDomain,
     },
     /// A certificate above the leaf lacks `keyCertSign`.
     #[error("signing certificate {index} key usage lacks keyCertSign")]
@@ -109,9 +126,20 @@ pub fn parse_x509_svid(der: &[u8]) -> Result<X509SvidLeaf, SvidError> {
     })
 }
 
-/// Checks a certificate above the leaf: a CA with `keyCertSign`. `index` is its position.
-pub(crate) fn check_signing_cert(der: &[u8], index: usize) -> Result<(), SvidError> {
+/// Checks a certificate above the leaf: a CA with `keyCertSign`, whose SPIFFE ID, if it
+/// carries one, is in the leaf's trust domain. `index` is its position.
+pub(crate) fn check_signing_cert(
+    der: &[u8],
+    index: usize,
+    leaf_domain: &TrustDomain,
+) -> Result<(), SvidError> {
     let cert = parse_der(der)?;
+    if let Some(trust_domain) = other_domain_named(&cert, leaf_domain)? {
+        return Err(SvidError::SigningCertOtherDomain {
+            index,
+            trust_domain,
+        });
+    }
     let is_ca = cert
         .basic_constraints()
         .map_err(SvidError::Malformed)?
@@ -127,6 +155,41 @@ pub(crate) fn check_signing_cert(der: &[u8], index: usize) -> Result<(), SvidErr
         return Err(SvidError::SigningCertCannotSign { index });
     }
     Ok(())
+}
+
+/// The trust domain of a SPIFFE ID URI SAN of `cert` that is not `leaf_domain`, if any.
+fn other_domain_named(
+    cert: &X509Certificate<'_>,
+    leaf_domain: &TrustDomain,
+) -> Result<Option<TrustDomain>, SvidError> {
+    let san = cert
+        .subject_alternative_name()
+        .map_err(SvidError::Malformed)?;
+    let other = san
+        .iter()
+        .flat_map(|ext| ext.value.general_names.iter())
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) => SpiffeId::new(uri).ok(),
+            _ => None,
+        })
+        .map(|id| id.trust_domain().clone())
+        .find(|domain| domain != leaf_domain);
+    Ok(other)
+}
+
+/// Whether a trust bundle certificate may act as a CA: basicConstraints with cA set, and a
+/// key usage, if present, holding keyCertSign. Anything unreadable is not a CA.
+pub(crate) fn is_anchor_ca(der: &[u8]) -> bool {
+    let Ok(cert) = parse_der(der) else {
+        return false;
+    };
+    let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+    let usage_allows = match cert.key_usage() {
+        Ok(None) => true,
+        Ok(Some(usage)) => usage.value.key_cert_sign(),
+        Err(_) => false,
+    };
+    is_ca && usage_allows
 }
 
 fn parse_der(der: &[u8]) -> Result<X509Certificate<'_>, SvidError> {
@@ -162,10 +225,21 @@ fn leaf_spiffe_id(cert: &X509Certificate<'_>) -> Result<SpiffeId, SvidError> {
 
     // The one URI is a workload ID: valid, and with a path.
     let id = SpiffeId::new(uri).map_err(SvidError::InvalidSpiffeId)?;
+    if !is_canonical(uri, &id) {
+        return Err(SvidError::NonCanonicalSpiffeId { id });
+    }
     if id.path().is_empty() {
         return Err(SvidError::EmptyPath { id });
     }
     Ok(id)
+}
+
+/// Whether `uri` is exactly the canonical spelling of `id`: zt-core folds the case of the
+/// scheme and trust domain, and an SVID must not depend on that folding.
+fn is_canonical(uri: &str, id: &SpiffeId) -> bool {
+    uri.strip_prefix("spiffe://")
+        .and_then(|rest| rest.strip_prefix(id.trust_domain().as_str()))
+        .is_some_and(|path| path == id.path())
 }
 
 fn check_leaf_usage(cert: &X509Certificate<'_>) -> Result<(), SvidError> {

@@ -42,6 +42,27 @@ fn every_truncation_of_a_certificate_is_refused() {
 }
 
 #[test]
+fn every_single_bit_flip_of_a_valid_svid_is_refused() {
+    let cast = Cast::new();
+    let der = cast.client_svid.chain()[0].to_vec();
+    let verifier = cast.server_verifier();
+    verifier
+        .verify_svid(&cast.client_svid.chain()[0], &[])
+        .unwrap();
+    for at in 0..der.len() {
+        for bit in [0x01_u8, 0x80] {
+            let mut flipped = der.clone();
+            flipped[at] ^= bit;
+            let flipped = CertificateDer::from(flipped);
+            assert!(
+                verifier.verify_svid(&flipped, &[]).is_err(),
+                "accepted a flip of bit {bit:#04x} at byte {at}"
+            );
+        }
+    }
+}
+
+#[test]
 fn certificate_with_trailing_bytes_is_refused() {
     let cast = Cast::new();
     let mut der = cast.client_svid.chain()[0].to_vec();

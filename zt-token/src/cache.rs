@@ -1,5 +1,10 @@
-//! Tokens already verified, keyed by the SHA-256 of the token, so that a token seen again
-//! costs a hash and a lookup instead of a signature check.
+//! Tokens already verified, so that a token seen again costs a lookup instead of a signature
+//! check.
+//!
+//! Lookups hash the token with the cache's randomly keyed hasher and confirm a hit by
+//! comparing the whole token, so a hit is exact: no crafted token can collide with a cached
+//! one. (A SHA-256 digest as the key would cost about 0.5 µs per 600-byte token, half the
+//! budget of a cached validation.) The cache is private to its validator and never printed.
 //!
 //! Entries hold what the rules still need after verification: `exp` (checked on every hit,
 //! and an expired entry is dropped), the issuer and the generation of its key set (once the
@@ -8,11 +13,7 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use zt_core::Subject;
-
-/// The SHA-256 of a token.
-pub(crate) type TokenDigest = [u8; 32];
 
 /// What a cache hit needs to re-check.
 pub(crate) struct Verified {
@@ -27,9 +28,9 @@ pub(crate) struct Verified {
     pub(crate) binding: Option<[u8; 32]>,
 }
 
-/// A bounded map from token digest to verified result.
+/// A bounded map from token to verified result.
 pub(crate) struct VerifiedCache {
-    entries: quick_cache::sync::Cache<TokenDigest, Arc<Verified>>,
+    entries: quick_cache::sync::Cache<Arc<str>, Arc<Verified>>,
 }
 
 impl VerifiedCache {
@@ -39,22 +40,20 @@ impl VerifiedCache {
         }
     }
 
-    pub(crate) fn digest(token: &str) -> TokenDigest {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-        out
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        self.entries.get(token)
     }
 
-    pub(crate) fn get(&self, digest: &TokenDigest) -> Option<Arc<Verified>> {
-        self.entries.get(digest)
+    pub(crate) fn insert(&self, token: &str, verified: Arc<Verified>) {
+        self.entries.insert(Arc::from(token), verified);
     }
 
-    pub(crate) fn insert(&self, digest: TokenDigest, verified: Arc<Verified>) {
-        self.entries.insert(digest, verified);
+    pub(crate) fn remove(&self, token: &str) {
+        self.entries.remove(token);
     }
 
-    pub(crate) fn remove(&self, digest: &TokenDigest) {
-        self.entries.remove(digest);
+    pub(crate) fn clear(&self) {
+        self.entries.clear();
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -242,6 +242,9 @@ pub enum FetchError {
     /// The URL does not parse.
     #[error("key source URL is malformed")]
     BadUrl,
+    /// `connect` was not called within a tokio runtime, which fetches and refreshes need.
+    #[error("a remote key source needs a tokio runtime")]
+    NoRuntime,
     /// The HTTP client could not be built.
     #[error("HTTP client could not be built")]
     Client(#[source] reqwest::Error),

@@ -1,6 +1,6 @@
 //! The validator: from a bearer token to a verified [`Subject`], or a typed rejection.
 //!
-//! Steps, in order: size bound; cache lookup by token digest; split and decode; header rules;
+//! Steps, in order: size bound; cache lookup; split and decode; header rules;
 //! issuer chosen by `iss`; claim rules; key looked up by (issuer, `kid`) and checked against
 //! the header's algorithm; signature; certificate binding. A cache hit re-checks expiry, the
 //! key and the binding, but not the signature.
@@ -13,7 +13,7 @@ use std::time::UNIX_EPOCH;
 use tracing::debug;
 use zt_core::{Clock, PeerIdentity, Subject, SystemClock};
 
-use crate::cache::{TokenDigest, Verified, VerifiedCache};
+use crate::cache::{Verified, VerifiedCache};
 use crate::claims;
 use crate::header::Header;
 use crate::jose::{CompactJws, decode_object};
@@ -160,6 +160,14 @@ impl Validator {
         result
     }
 
+    /// Forgets every verified token: each is verified afresh (signature included) when seen
+    /// again. Clones share the cache, so this clears it for all of them.
+    pub fn clear_cache(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+    }
+
     /// How many verified tokens the cache holds.
     pub fn cached_tokens(&self) -> usize {
         self.inner.cache.as_ref().map_or(0, VerifiedCache::len)
@@ -179,8 +187,7 @@ impl Validator {
         }
 
         // A token seen before skips decoding and the signature check.
-        let digest = inner.cache.as_ref().map(|_| VerifiedCache::digest(token));
-        if let Some(answer) = self.answer_from_cache(digest.as_ref(), peer) {
+        if let Some(answer) = self.answer_from_cache(token, peer) {
             return answer;
         }
 
@@ -188,8 +195,8 @@ impl Validator {
         let issuer = &inner.issuers[verified.issuer];
         check_binding(issuer, verified.binding, peer)?;
         let subject = verified.subject.clone();
-        if let (Some(cache), Some(digest)) = (&inner.cache, digest) {
-            cache.insert(digest, Arc::new(verified));
+        if let Some(cache) = &inner.cache {
+            cache.insert(token, Arc::new(verified));
         }
         Ok(subject)
     }
@@ -198,23 +205,20 @@ impl Validator {
     /// it is not cached or the issuer's keys changed since: verify it afresh.
     fn answer_from_cache(
         &self,
-        digest: Option<&TokenDigest>,
+        token: &str,
         peer: Option<&PeerIdentity>,
     ) -> Option<Result<Arc<Subject>, TokenError>> {
         let cache = self.inner.cache.as_ref()?;
-        let digest = digest?;
-        let hit = cache.get(digest)?;
+        let hit = cache.get(token)?;
         let issuer = &self.inner.issuers[hit.issuer];
         if claims::is_expired(hit.expires_at, self.now_secs(), issuer.leeway) {
-            cache.remove(digest);
+            cache.remove(token);
             return Some(Err(TokenError::Expired));
         }
-        let same_keys = match issuer.keys.current() {
-            Ok(snapshot) => snapshot.generation == hit.key_generation,
-            Err(error) => return Some(Err(error)),
-        };
-        if !same_keys {
-            cache.remove(digest);
+        // Stale keys: take the full path, which may refresh them.
+        let snapshot = issuer.keys.current().ok()?;
+        if snapshot.generation != hit.key_generation {
+            cache.remove(token);
             return None;
         }
         Some(check_binding(issuer, hit.binding, peer).map(|()| hit.subject.clone()))
@@ -269,13 +273,15 @@ impl Validator {
 }
 
 /// The issuer's key for `kid` with the generation of its key set, refreshing a remote source
-/// once if the `kid` is unknown.
+/// once (rate-limited) if the `kid` is unknown or the keys went stale.
 async fn find_key(
     issuer: &Issuer,
     kid: Option<&str>,
 ) -> Result<(Arc<VerifyingKey>, u64), TokenError> {
     match lookup(issuer, kid) {
-        Err(TokenError::UnknownKey) if issuer.keys.refresh_for_unknown_kid().await => {
+        Err(TokenError::UnknownKey | TokenError::KeysUnavailable)
+            if issuer.keys.refresh_for_unknown_kid().await =>
+        {
             lookup(issuer, kid)
         }
         found => found,

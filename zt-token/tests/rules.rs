@@ -510,3 +510,59 @@ fn token_without_kid_needs_a_single_key_set() {
         TokenError::MissingKeyId,
     );
 }
+
+#[test]
+fn validator_and_key_sources_are_send_sync_and_cheap_to_clone() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+    assert_send_sync_clone::<Validator>();
+    assert_send_sync_clone::<KeySource>();
+    fn assert_send<T: Send>(_: &T) {}
+    let key = TestKey::es256("ec");
+    let (validator, _) = validator(&[&key]);
+    assert_send(&validator.validate("a.b.c", None));
+}
+
+#[test]
+fn symmetric_and_encryption_keys_in_a_jwks_are_skipped() {
+    let key = TestKey::es256("ec");
+    let mut set = jwks(&[&key]);
+    let keys = set["keys"].as_array_mut().unwrap();
+    keys.push(json!({ "kty": "oct", "kid": "hmac", "k": "c2VjcmV0" }));
+    keys.push(json!({ "kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB" }));
+    let loaded = KeySet::from_jwks(&set).unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert!(!loaded.contains_kid("hmac") && !loaded.contains_kid("enc"));
+    let only_hmac = json!({ "keys": [{ "kty": "oct", "kid": "hmac", "k": "c2VjcmV0" }] });
+    assert!(matches!(
+        KeySet::from_jwks(&only_hmac),
+        Err(KeySetError::Empty)
+    ));
+}
+
+#[test]
+fn algorithm_pinned_by_the_jwk_must_match_the_header() {
+    // The JWK says RS256; a PS256 token from the very same RSA key is still refused.
+    let rsa = TestKey::rsa("rsa", RSA_2048);
+    let (validator, _) = validator(&[&rsa]);
+    let pss = TestKey {
+        alg: jsonwebtoken::Algorithm::PS256,
+        ..TestKey::rsa("rsa", RSA_2048)
+    };
+    rejects(
+        &validator,
+        &pss.token(&claims()),
+        TokenError::KeyAlgorithmMismatch,
+    );
+    assert!(check(&validator, &rsa.token(&claims())).is_ok());
+}
+
+#[test]
+fn jwk_whose_alg_does_not_fit_its_key_type_is_refused() {
+    let key = TestKey::es256("ec");
+    let mut set = jwks(&[&key]);
+    set["keys"][0]["alg"] = json!("EdDSA");
+    assert!(matches!(
+        KeySet::from_jwks(&set),
+        Err(KeySetError::BadKey { .. })
+    ));
+}

@@ -269,3 +269,69 @@ async fn jwks_file_is_reread_on_change_and_keeps_last_good_keys() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     check(&validator, &new.token(&claims())).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_spiffe_bundle_serves_jwt_svid_keys() {
+    let key = TestKey::es256("jwt");
+    let mut bundle = jwks(&[&key]);
+    bundle["keys"][0]["use"] = json!("jwt-svid");
+    bundle["spiffe_sequence"] = json!(7);
+    let server = JwksServer::start(bundle.to_string()).await;
+    let keys = KeySource::remote_spiffe_bundle(server.url())
+        .danger_allow_loopback_http(true)
+        .connect()
+        .await
+        .unwrap();
+    let trust_domain = "example.org".parse().unwrap();
+    let validator = Validator::builder()
+        .issuer(Issuer::jwt_svid(ISS, trust_domain, keys).audience(AUD))
+        .build()
+        .unwrap();
+    let mut claims = real_time_claims();
+    claims["sub"] = json!("spiffe://example.org/ns/prod/sa/orders");
+    let subject = validator.validate(&key.token(&claims), None).await.unwrap();
+    assert_eq!(&*subject.subject, "spiffe://example.org/ns/prod/sa/orders");
+
+    // The same document read as a plain JWKS has no signing key at all.
+    let as_jwks = KeySource::remote_jwks(server.url())
+        .danger_allow_loopback_http(true)
+        .connect()
+        .await;
+    assert!(matches!(as_jwks, Err(FetchError::KeySet(_))), "{as_jwks:?}");
+}
+
+#[test]
+fn connecting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    let connect = KeySource::remote_jwks("https://idp.example.org/jwks").connect();
+    let mut connect = std::pin::pin!(connect);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match connect.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => {
+            assert!(matches!(result, Err(FetchError::NoRuntime)), "{result:?}");
+        }
+        std::task::Poll::Pending => panic!("must fail at once without a runtime"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spiffe_bundle_file_serves_its_jwt_svid_keys() {
+    let key = TestKey::ed25519("jwt");
+    let mut bundle = jwks(&[&key]);
+    bundle["keys"][0]["use"] = json!("jwt-svid");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let keys = KeySource::spiffe_bundle_file(&path).unwrap();
+    let trust_domain = "example.org".parse().unwrap();
+    let validator = validator_with(
+        Issuer::jwt_svid(ISS, trust_domain, keys).audience(AUD),
+        &clock(),
+    );
+    let mut c = claims();
+    c["sub"] = json!("spiffe://example.org/ns/prod/sa/orders");
+    check(&validator, &key.token(&c)).unwrap();
+
+    // A plain JWKS (no `jwt-svid` keys) is not a SPIFFE bundle.
+    std::fs::write(&path, jwks(&[&key]).to_string()).unwrap();
+    assert!(KeySource::spiffe_bundle_file(&path).is_err());
+}

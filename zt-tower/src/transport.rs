@@ -119,3 +119,28 @@ where
         self.inner.call(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn connection_identity_replaces_any_identity_already_in_the_request() {
+        let service = AddTransportIdentity::new(
+            service_fn(|request: Request<()>| async move {
+                Ok::<_, Infallible>(request.extensions().get::<TransportIdentity>().cloned())
+            }),
+            TransportIdentity::Plaintext,
+        );
+        let mut request = Request::new(());
+        request
+            .extensions_mut()
+            .insert(TransportIdentity::TlsAnonymous);
+        let seen = service.oneshot(request).await.unwrap();
+        assert_eq!(seen, Some(TransportIdentity::Plaintext));
+    }
+}

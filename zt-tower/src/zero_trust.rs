@@ -1,38 +1,4 @@
 //! [`ZeroTrustLayer`]: authentication and authorization stacked in one layer.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use tower::ServiceBuilder;
-//! use zt_core::{MemoryAuditSink, RulePolicy};
-//! use zt_token::{Issuer, KeySource, Minter, Validator};
-//! use zt_tower::{TokenRequirement, ZeroTrustLayer};
-//!
-//! let minter = Minter::generate_es256("https://issuer.example")?;
-//! let validator = Validator::builder()
-//!     .issuer(
-//!         Issuer::new("https://issuer.example", KeySource::from_jwks(&minter.jwks())?)
-//!             .audience("orders"),
-//!     )
-//!     .build()?;
-//! let policy = RulePolicy::from_toml(r#"
-//!     [[rule]]
-//!     name = "read-orders"
-//!     effect = "allow"
-//!     methods = ["GET"]
-//!     paths = ["/orders/*"]
-//!     trust_domains = ["example.org"]
-//! "#)?;
-//!
-//! let layer = ZeroTrustLayer::builder(validator, policy)
-//!     .token_requirement(TokenRequirement::OptionalForVerifiedPeers)
-//!     .audit(MemoryAuditSink::new())
-//!     .build();
-//! let service = ServiceBuilder::new().layer(layer).service_fn(|_: http::Request<()>| async {
-//!     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
-//! });
-//! # let _ = service;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,6 +14,49 @@ use crate::authorize::{Authorize, AuthorizeLayer};
 /// Requests first meet [`Authenticate`] (bearer token, `401` on a bad or missing one), then
 /// [`Authorize`] (path normalization, revocations, policy, audit record, `403` on a deny).
 /// Cheap to clone.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use bytes::Bytes;
+/// use http::{Request, Response, StatusCode};
+/// use http_body_util::Empty;
+/// use tower::{ServiceBuilder, ServiceExt};
+/// use zt_core::{MemoryAuditSink, RulePolicy};
+/// use zt_token::{Issuer, KeySource, Minter, Validator};
+/// use zt_tower::{TokenRequirement, ZeroTrustLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let minter = Minter::generate_es256("https://issuer.example")?;
+/// let validator = Validator::builder()
+///     .issuer(
+///         Issuer::new("https://issuer.example", KeySource::from_jwks(&minter.jwks())?)
+///             .audience("orders"),
+///     )
+///     .build()?;
+/// let policy = RulePolicy::from_toml(r#"
+///     [[rule]]
+///     name = "read-orders"
+///     effect = "allow"
+///     methods = ["GET"]
+///     paths = ["/orders/*"]
+///     trust_domains = ["example.org"]
+/// "#)?;
+///
+/// let layer = ZeroTrustLayer::builder(validator, policy)
+///     .token_requirement(TokenRequirement::OptionalForVerifiedPeers)
+///     .audit(MemoryAuditSink::new())
+///     .build();
+/// let service = ServiceBuilder::new().layer(layer).service_fn(|_: Request<()>| async {
+///     Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+/// });
+///
+/// // Neither a token nor a verified mTLS peer: refused before the service runs.
+/// let response = service.oneshot(Request::get("/orders/1").body(())?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ZeroTrustLayer<V> {
     authenticate: AuthenticateLayer<V>,
@@ -117,15 +126,18 @@ impl<V: ValidateToken> ZeroTrustBuilder<V> {
         self
     }
 
-    /// Feeds every decision to `responder`.
+    /// Feeds every decision, and every refused token, to `responder`.
     pub fn responder(mut self, responder: Arc<Responder>) -> Self {
+        self.authenticate = self.authenticate.with_responder(Arc::clone(&responder));
         self.authorize = self.authorize.with_responder(responder);
         self
     }
 
     /// Reads the time of each decision from `clock`.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.authorize = self.authorize.with_clock(clock);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.authenticate = self.authenticate.with_clock(Arc::clone(&clock));
+        self.authorize = self.authorize.with_shared_clock(clock);
         self
     }
 

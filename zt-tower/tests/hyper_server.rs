@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use support::{Harness, scenarios};
 use tower::ServiceBuilder;
 use zt_core::Principal;
+use zt_tower::TokenRequirement;
 
 /// The orders service: answers with who called.
 async fn orders(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -35,7 +36,11 @@ async fn orders(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
 }
 
 async fn harness() -> Harness {
-    Harness::start(|parts| {
+    harness_with(TokenRequirement::Required).await
+}
+
+async fn harness_with(requirement: TokenRequirement) -> Harness {
+    Harness::start_with(requirement, |parts| {
         let service = ServiceBuilder::new().layer(parts.layer).service_fn(orders);
         tokio::spawn(zt_tower::serve::serve(parts.listener, service));
     })
@@ -65,3 +70,45 @@ scenario_tests!(
     grpc_caller_without_a_token_gets_unauthenticated,
     outbound_layer_attaches_a_fresh_minted_token,
 );
+
+#[tokio::test]
+async fn workload_without_a_token_is_served_when_tokens_are_optional_for_peers() {
+    let h = harness_with(TokenRequirement::OptionalForVerifiedPeers).await;
+    let client = h.client(false);
+    let reply = client
+        .send(http::Method::GET, "/health", None, &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, http::StatusCode::OK);
+    assert_eq!(reply.body, format!("peer={} subject=", support::CLIENT_ID));
+    // The policy still asks for a role on orders, which only a token can bring.
+    let reply = client
+        .send(http::Method::GET, "/orders/42", None, &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, http::StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn workload_without_a_token_is_refused_when_tokens_are_required() {
+    let h = harness().await;
+    let reply = h
+        .client(false)
+        .send(http::Method::GET, "/health", None, &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, http::StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn stalled_handshake_does_not_hold_up_other_clients() {
+    let h = harness().await;
+    // Connects and never says a word.
+    let _stalled = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let token = h.token(&["orders.read"]);
+    let reply = h
+        .client(false)
+        .send(http::Method::GET, "/orders/42", Some(&token), &[])
+        .await;
+    assert_eq!(reply.unwrap().status, http::StatusCode::OK);
+}

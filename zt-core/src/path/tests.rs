@@ -263,6 +263,10 @@ fn path_like() -> impl Strategy<Value = String> {
         Just("%20".to_owned()),
         Just("%c3%a9".to_owned()),
         Just("%25".to_owned()),
+        Just("%40".to_owned()),
+        Just("%3a".to_owned()),
+        Just("%2B".to_owned()),
+        Just("%75".to_owned()),
         Just("?".to_owned()),
         "[a-zA-Z0-9_~!$&'()*+,=:@\"{}|^-]{1,3}",
     ];

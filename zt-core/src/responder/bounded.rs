@@ -5,18 +5,19 @@
 //! amortized to a constant per insert and the map never holds more than its capacity.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
 
 #[derive(Debug)]
-pub(super) struct BoundedMap<K, V> {
-    map: HashMap<K, V>,
+pub(super) struct BoundedMap<K, V, S = RandomState> {
+    map: HashMap<K, V, S>,
     capacity: usize,
 }
 
-impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
+impl<K: Hash + Eq + Clone, V, S: BuildHasher + Default> BoundedMap<K, V, S> {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            map: HashMap::new(),
+            map: HashMap::default(),
             capacity: capacity.max(1),
         }
     }
@@ -79,7 +80,7 @@ mod tests {
 
     #[test]
     fn full_map_evicts_the_lowest_ranked_entries() {
-        let mut map = BoundedMap::new(16);
+        let mut map: BoundedMap<u32, u32> = BoundedMap::new(16);
         for i in 0..16u32 {
             assert_eq!(map.insert(i, i, |_| false, |v| *v), 0);
         }
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn stale_entries_go_before_any_eviction() {
-        let mut map = BoundedMap::new(4);
+        let mut map: BoundedMap<u32, u32> = BoundedMap::new(4);
         for i in 0..4u32 {
             map.insert(i, i, |_| false, |v| *v);
         }
@@ -103,7 +104,7 @@ mod tests {
 
     #[test]
     fn map_never_exceeds_its_capacity() {
-        let mut map = BoundedMap::new(100);
+        let mut map: BoundedMap<u32, u32> = BoundedMap::new(100);
         for i in 0..10_000u32 {
             map.insert(i, i, |_| false, |v| *v);
             assert!(map.len() <= 100);

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::bounded::BoundedMap;
 use super::{METRIC_RESPONDER_EVICTIONS, ResponderConfig};
+use crate::revocation::Remix;
 use crate::{RevocationTarget, SpiffeId, Subject};
 
 const SHARDS: usize = 16;
@@ -48,7 +49,8 @@ pub(super) enum DenyOutcome {
 #[derive(Debug)]
 pub(super) struct TrackedState {
     denies: Box<[Mutex<BoundedMap<RevocationTarget, DenyTrack>>]>,
-    tokens: Box<[Mutex<BoundedMap<u64, TokenSeen>>]>,
+    /// Keyed by a keyed digest already, so the map does not hash again.
+    tokens: Box<[Mutex<BoundedMap<u64, TokenSeen, Remix>>]>,
     hasher: RandomState,
     threshold: usize,
     window: Duration,
@@ -58,7 +60,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn shards<K: std::hash::Hash + Eq + Clone, V>(total: usize) -> Box<[Mutex<BoundedMap<K, V>>]> {
+fn shards<K, V, S>(total: usize) -> Box<[Mutex<BoundedMap<K, V, S>>]>
+where
+    K: std::hash::Hash + Eq + Clone,
+    S: std::hash::BuildHasher + Default,
+{
     let per_shard = total.div_ceil(SHARDS).max(1);
     (0..SHARDS)
         .map(|_| Mutex::new(BoundedMap::new(per_shard)))
@@ -134,7 +140,8 @@ impl TrackedState {
         // A keyed 64-bit digest stands for (issuer, jti): no allocation per request, and
         // collisions cannot be aimed at without the random key.
         let key = self.hasher.hash_one((&*subject.issuer, token_id));
-        let mut shard = lock(&self.tokens[(key as usize) % SHARDS]);
+        // The top bits pick the shard; the shard's map spreads the low ones.
+        let mut shard = lock(&self.tokens[(key >> 60) as usize % SHARDS]);
 
         if let Some(seen) = shard.get_mut(&key).filter(|s| s.expires_at > now) {
             let replayed = seen.peer != *peer && !seen.reported;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::RevocationError;
-use super::entries::Entries;
 use super::target::{Revocation, RevocationOrigin, RevocationTarget};
 use crate::{CertThumbprint, IdError};
 
@@ -49,7 +48,7 @@ pub enum LineError {
 }
 
 /// Reads and parses the file at `path`.
-pub(super) fn load(path: &Path) -> Result<Entries, RevocationError> {
+pub(super) fn load(path: &Path) -> Result<Vec<Revocation>, RevocationError> {
     let text = std::fs::read_to_string(path).map_err(|source| RevocationError::Read {
         path: path.to_path_buf(),
         source,
@@ -62,15 +61,15 @@ pub(super) fn load(path: &Path) -> Result<Entries, RevocationError> {
 }
 
 /// Parses a whole file; the first bad line (1-based) fails it.
-pub(super) fn parse(text: &str) -> Result<Entries, (usize, LineError)> {
-    let mut entries = Entries::default();
+pub(super) fn parse(text: &str) -> Result<Vec<Revocation>, (usize, LineError)> {
+    let mut entries = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let revocation = parse_line(line).map_err(|problem| (index + 1, problem))?;
-        entries.insert(revocation);
+        entries.push(revocation);
     }
     Ok(entries)
 }
@@ -238,6 +237,22 @@ mod tests {
             parse_line("token https://idp reason=x").unwrap_err(),
             LineError::Missing("token id")
         );
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let text = "\
+# kind     fields, then options
+spiffe     spiffe://example.org/ns/prod/sa/billing  expires=2027-01-01T00:00:00Z reason=leak
+thumbprint 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+token      https://idp.example.org 4f1c2d3e  reason=reported stolen
+subject    https://idp.example.org alice@example.org  expires=1798761600
+";
+        let entries = parse(text).unwrap();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(&*entries[0].reason, "leak");
+        assert_eq!(entries[0].expires_at, entries[3].expires_at);
+        assert_eq!(&*entries[1].reason, DEFAULT_REASON);
     }
 
     #[test]

@@ -58,6 +58,11 @@ impl RevocationTarget {
         }
     }
 
+    /// The kind as an index into per-kind counters.
+    pub(super) fn kind_index(&self) -> usize {
+        self.as_ref().kind_index()
+    }
+
     pub(super) fn as_ref(&self) -> TargetRef<'_> {
         match self {
             Self::SpiffeId(id) => TargetRef::SpiffeId(id),
@@ -93,6 +98,20 @@ pub(super) enum TargetRef<'a> {
     TokenId(&'a str, &'a str),
     Subject(&'a str, &'a str),
 }
+
+impl TargetRef<'_> {
+    pub(super) fn kind_index(self) -> usize {
+        match self {
+            Self::SpiffeId(_) => 0,
+            Self::Thumbprint(_) => 1,
+            Self::TokenId(..) => 2,
+            Self::Subject(..) => 3,
+        }
+    }
+}
+
+/// Entry counts per kind, indexed by `kind_index`.
+pub(super) type KindCounts = [usize; 4];
 
 /// The kind of a [`RevocationTarget`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

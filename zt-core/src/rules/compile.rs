@@ -91,14 +91,18 @@ fn compile_rule(config: RuleConfig, span: Range<usize>, name: &str) -> Result<Ru
         dry_run: config.dry_run,
         audit: config.audit,
         caller,
-        methods: config.methods.map(|m| list(m, method)).transpose()?,
+        methods: config
+            .methods
+            .map(|m| parse_list(&m, method))
+            .transpose()?
+            .map(|m| with_head_for_get(m, config.effect)),
         paths: config
             .paths
-            .map(|p| list(p, PathPattern::parse))
+            .map(|p| parse_list(&p, PathPattern::parse))
             .transpose()?,
         hosts: config
             .hosts
-            .map(|h| list(h, HostPattern::parse))
+            .map(|h| parse_list(&h, HostPattern::parse))
             .transpose()?,
         headers: headers(config.headers)?,
         conditions,
@@ -120,11 +124,11 @@ fn caller(config: &RuleConfig, span: Range<usize>) -> Result<Caller, Failure> {
         }
     }
     let mut peers: Vec<PeerPattern> = match &config.peers {
-        Some(p) => list_ref(p, PeerPattern::parse)?.into_vec(),
+        Some(p) => parse_list(p, PeerPattern::parse)?.into_vec(),
         None => Vec::new(),
     };
     if let Some(domains) = &config.trust_domains {
-        let domains = list_ref(domains, |d| {
+        let domains = parse_list(domains, |d| {
             TrustDomain::new(d)
                 .map(PeerPattern::TrustDomain)
                 .map_err(PolicyErrorKind::BadTrustDomain)
@@ -146,20 +150,23 @@ fn caller(config: &RuleConfig, span: Range<usize>) -> Result<Caller, Failure> {
 
 fn strings(list: Option<&SpannedList>) -> Result<Box<[Box<str>]>, Failure> {
     match list {
-        Some(l) => list_ref(l, |s| Ok(Box::from(s))),
+        Some(l) => parse_list(l, |s| not_a_star(s).map(|()| Box::from(s))),
         None => Ok(Box::new([])),
     }
 }
 
-/// Parses every entry of a list that must not be empty.
-fn list<T>(
-    list: SpannedList,
-    parse: impl Fn(&str) -> Result<T, PolicyErrorKind>,
-) -> Result<Box<[T]>, Failure> {
-    list_ref(&list, parse)
+/// Refuses `*` where it is no wildcard: matched as text, a deny rule would never fire.
+fn not_a_star(text: &str) -> Result<(), PolicyErrorKind> {
+    match text == "*" {
+        true => Err(PolicyErrorKind::NeverMatches(
+            "`*` is no wildcard here; leave the key out to match everything",
+        )),
+        false => Ok(()),
+    }
 }
 
-fn list_ref<T>(
+/// Parses every entry of a list that must not be empty.
+fn parse_list<T>(
     list: &SpannedList,
     parse: impl Fn(&str) -> Result<T, PolicyErrorKind>,
 ) -> Result<Box<[T]>, Failure> {
@@ -176,6 +183,7 @@ fn list_ref<T>(
 }
 
 fn method(text: &str) -> Result<Box<str>, PolicyErrorKind> {
+    not_a_star(text)?;
     if Method::from_bytes(text.as_bytes()).is_err() {
         return Err(PolicyErrorKind::BadMethod(text.to_owned()));
     }
@@ -188,6 +196,18 @@ fn method(text: &str) -> Result<Box<str>, PolicyErrorKind> {
         ));
     }
     Ok(text.into())
+}
+
+/// A deny rule on `GET` also covers `HEAD`: routers serve `HEAD` with the `GET` handler
+/// when no `HEAD` route exists, so the handler a deny rule means to stop would still run.
+fn with_head_for_get(methods: Box<[Box<str>]>, effect: EffectConfig) -> Box<[Box<str>]> {
+    let covers = |m: &str| methods.iter().any(|x| &**x == m);
+    if effect != EffectConfig::Deny || !covers("GET") || covers("HEAD") {
+        return methods;
+    }
+    let mut methods = methods.into_vec();
+    methods.push("HEAD".into());
+    methods.into()
 }
 
 fn headers(

@@ -171,12 +171,13 @@ impl Condition {
 
     fn contains(&self, found: Found<'_>, expected: &Value) -> Tri {
         match found {
-            Found::Json(Value::Array(items)) => Tri::from_bool(items.iter().any(|i| i == expected)),
-            Found::List(items) => Tri::from_bool(
-                expected
-                    .as_str()
-                    .is_some_and(|e| items.iter().any(|i| i == e)),
-            ),
+            Found::Json(Value::Array(items)) => {
+                Tri::from_bool(items.iter().any(|i| value_eq(Found::Json(i), expected)))
+            }
+            Found::List(items) => match expected.as_str() {
+                Some(e) => Tri::from_bool(items.iter().any(|i| i == e)),
+                None => self.mismatch("contains", found),
+            },
             Found::Json(Value::String(text)) => self.contains_word(found, text, expected),
             Found::Text(text) => self.contains_word(found, text, expected),
             Found::Json(_) => self.mismatch("contains", found),
@@ -191,6 +192,7 @@ impl Condition {
     }
 
     fn in_range(&self, found: Found<'_>, low: Bound, high: Bound) -> Tri {
+        // TODO: bounds are f64, so integers above 2^53 compare with f64 precision.
         let Found::Json(Value::Number(n)) = found else {
             return self.mismatch("a numeric comparison", found);
         };
@@ -252,7 +254,10 @@ fn missing(claim: &Arc<str>) -> ConditionError {
 }
 
 /// Follows a JSON pointer (`/realm_access/roles`) into the claims.
-fn pointer<'a>(claims: &'a serde_json::Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+pub(super) fn pointer<'a>(
+    claims: &'a serde_json::Map<String, Value>,
+    pointer: &str,
+) -> Option<&'a Value> {
     let mut parts = pointer.split('/').skip(1);
     let first = claims.get(&unescape(parts.next()?))?;
     let rest: String = parts.map(|p| format!("/{p}")).collect();
@@ -273,13 +278,24 @@ fn same_type(found: Found<'_>, expected: &Value) -> bool {
 
 fn value_eq(found: Found<'_>, expected: &Value) -> bool {
     match (found, expected) {
-        (Found::Json(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Found::Json(Value::Number(a)), Value::Number(b)) => numbers_eq(a, b),
         (Found::Json(v), e) => v == e,
         (Found::Text(t), e) => e.as_str() == Some(t),
         (Found::List(items), Value::Array(e)) => {
             items.len() == e.len() && items.iter().zip(e).all(|(i, e)| e.as_str() == Some(i))
         }
         (Found::List(_), _) => false,
+    }
+}
+
+/// Integers compare exactly; anything else (a float on either side) as `f64`.
+fn numbers_eq(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+        (Some(x), Some(y), _, _) => x == y,
+        (_, _, Some(x), Some(y)) => x == y,
+        _ if a.is_f64() || b.is_f64() => a.as_f64() == b.as_f64(),
+        // One fits only i64 (negative), the other only u64 (above i64::MAX).
+        _ => false,
     }
 }
 

@@ -21,7 +21,7 @@ struct NearMiss<'p> {
 pub(super) fn decide(policy: &RulePolicy, request: &AccessRequest<'_>) -> Decision {
     let method = request.method.as_str();
     let mut errors = Vec::new();
-    let decision = if is_lowercase_standard(method) {
+    let decision = if is_lowercase_standard(method) || policy.index.is_case_variant(method) {
         Decision::deny(Reason::NonCanonicalMethod)
     } else {
         let bucket = policy.index.candidates(method, request.path);

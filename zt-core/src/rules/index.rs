@@ -30,6 +30,8 @@ struct SegmentIndex {
 pub(crate) struct RuleIndex {
     by_method: HashMap<Box<str>, SegmentIndex, Fnv>,
     other_methods: SegmentIndex,
+    /// Every method some rule names, to refuse case variants of them.
+    named_methods: Box<[Box<str>]>,
 }
 
 impl RuleIndex {
@@ -46,6 +48,7 @@ impl RuleIndex {
         Self {
             by_method,
             other_methods: SegmentIndex::build(rules, None),
+            named_methods: named_methods(rules),
         }
     }
 
@@ -60,15 +63,41 @@ impl RuleIndex {
                 by_segment: HashMap::default(),
                 other: bucket(&all, FirstSegment::Any),
             },
+            named_methods: named_methods(rules),
         }
+    }
+
+    /// Whether `method` is not a method any rule names but differs from one only in case
+    /// (`purge` for `PURGE`): a reader that folds case would take it for the named one.
+    pub(crate) fn is_case_variant(&self, method: &str) -> bool {
+        let mut folded = self
+            .named_methods
+            .iter()
+            .filter(|m| m.eq_ignore_ascii_case(method));
+        folded.clone().next().is_some() && folded.all(|m| **m != *method)
     }
 
     /// The rules that could match a request with `method` and `path`.
     pub(crate) fn candidates(&self, method: &str, path: &NormalizedPath) -> &Bucket {
         let index = self.by_method.get(method).unwrap_or(&self.other_methods);
         let first = path.segments().next().unwrap_or_default();
-        index.by_segment.get(first).unwrap_or(&index.other)
+        // Buckets are keyed by the lowercase segment; fold only when there is something to fold.
+        let bucket = match first.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => index.by_segment.get(first.to_ascii_lowercase().as_str()),
+            false => index.by_segment.get(first),
+        };
+        bucket.unwrap_or(&index.other)
     }
+}
+
+/// The methods the rules name, each once.
+fn named_methods(rules: &[Rule]) -> Box<[Box<str>]> {
+    let names: BTreeSet<&str> = rules
+        .iter()
+        .flat_map(|r| r.methods.iter().flatten())
+        .map(|m| &**m)
+        .collect();
+    names.into_iter().map(Box::from).collect()
 }
 
 impl SegmentIndex {
@@ -83,14 +112,20 @@ impl SegmentIndex {
                 (Some(_), None) => false,
             })
             .collect();
-        let segments: BTreeSet<&str> = for_method
+        let segments: BTreeSet<String> = for_method
             .iter()
             .flat_map(|(_, r)| r.paths.iter().flatten())
             .filter_map(|p| p.first_literal())
+            .map(str::to_ascii_lowercase)
             .collect();
         let by_segment = segments
             .iter()
-            .map(|s| (Box::from(*s), bucket(&for_method, FirstSegment::Literal(s))))
+            .map(|s| {
+                (
+                    Box::from(&**s),
+                    bucket(&for_method, FirstSegment::Literal(s)),
+                )
+            })
             .collect();
         Self {
             by_segment,
@@ -102,7 +137,7 @@ impl SegmentIndex {
 /// Which first path segments a bucket serves.
 #[derive(Debug, Clone, Copy)]
 enum FirstSegment<'a> {
-    /// This segment.
+    /// This segment, in lowercase: rules whose first literal folds to it.
     Literal(&'a str),
     /// Every segment that no rule names.
     Unlisted,
@@ -122,7 +157,7 @@ fn bucket(rules: &[(usize, &Rule)], segment: FirstSegment<'_>) -> Bucket {
                 (None, _) => true,
                 #[cfg(test)]
                 (_, FirstSegment::Any) => true,
-                (Some(first), FirstSegment::Literal(s)) => first == s,
+                (Some(first), FirstSegment::Literal(s)) => first.eq_ignore_ascii_case(s),
                 (Some(_), FirstSegment::Unlisted) => false,
             })
         });

@@ -117,7 +117,8 @@ impl PathPattern {
         Ok(Self { segments, prefix })
     }
 
-    /// The literal first segment, when there is one: the key of the path index.
+    /// The literal first segment, when there is one: the key of the path index (folded to
+    /// lowercase there, since deny rules match it ignoring case).
     pub(crate) fn first_literal(&self) -> Option<&str> {
         match self.segments.first() {
             Some(Segment::Literal(s)) => Some(s),
@@ -126,12 +127,39 @@ impl PathPattern {
     }
 
     pub(crate) fn matches(&self, path: &NormalizedPath) -> bool {
-        let mut actual = path.segments();
-        for expected in &self.segments {
+        self.matches_segments(&self.segments, path.segments(), false)
+    }
+
+    /// Like [`matches`](Self::matches), but `/a` and `/a/` count as one path, on either
+    /// side, and literals compare ignoring ASCII case. Deny rules match this way: many
+    /// routers, and path-normalizing layers in front of them, do not tell `/admin/` or
+    /// `/ADMIN` from `/admin`, so a deny on `/admin` must stop them too.
+    pub(crate) fn matches_leniently(&self, path: &NormalizedPath) -> bool {
+        let text = path.as_str();
+        let trimmed = match text.len() > 1 {
+            true => text.strip_suffix('/').unwrap_or(text),
+            false => text,
+        };
+        let expected = match &*self.segments {
+            [init @ .., Segment::Literal(last)] if !init.is_empty() && last.is_empty() => init,
+            all => all,
+        };
+        let actual = trimmed.strip_prefix('/').unwrap_or(trimmed).split('/');
+        self.matches_segments(expected, actual, true)
+    }
+
+    fn matches_segments<'p>(
+        &self,
+        expected: &[Segment],
+        mut actual: impl Iterator<Item = &'p str>,
+        fold_case: bool,
+    ) -> bool {
+        for expected in expected {
             let Some(segment) = actual.next() else {
                 return false;
             };
             let ok = match expected {
+                Segment::Literal(lit) if fold_case => lit.eq_ignore_ascii_case(segment),
                 Segment::Literal(lit) => **lit == *segment,
                 Segment::Any => !segment.is_empty(),
             };
@@ -193,10 +221,7 @@ impl HostPattern {
             Some(rest) => (rest, true),
             None => (host, false),
         };
-        let valid = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
-        if name.is_empty() || !valid {
+        if !is_well_formed_host(name) {
             return Err(bad(
                 "a host is letters, digits, `.`, `-`, or `*.` followed by a host",
             ));
@@ -221,6 +246,50 @@ impl HostPattern {
             }
         }
     }
+}
+
+/// Whether `host` is a host as a request names it: a name of dot-separated labels (letters,
+/// digits, `-`, `_`; one trailing dot allowed) or an IP literal in brackets, then
+/// optionally `:` and a port of at most five digits. Anything else (`a..b`, `user@host`,
+/// `host:1:2`, spaces, commas, escapes) cannot be compared by name, only refused.
+pub(crate) fn is_well_formed_host(host: &str) -> bool {
+    let (name_ok, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((literal, port)) => (is_ip_literal(literal), port),
+            None => return false,
+        },
+        None => {
+            let (name, port) = host.split_at(host.find(':').unwrap_or(host.len()));
+            (is_host_name(name), port)
+        }
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|d| d.len() <= 5 && d.bytes().all(|b| b.is_ascii_digit()));
+    name_ok && port_ok
+}
+
+/// The inside of `[...]`: an IPv6 address (hex digits and colons, maybe a dotted tail).
+fn is_ip_literal(literal: &str) -> bool {
+    literal.contains(':')
+        && literal
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
+/// A registered name: labels of letters, digits, `-` and `_`, one trailing dot allowed.
+fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// The host without port and without one trailing dot; `None` if nothing is left.

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::condition::Condition;
-use super::matcher::{HeaderMatch, HostPattern, PathPattern, PeerPattern, Tri};
+use super::condition::{Condition, pointer};
+use super::matcher::{
+    HeaderMatch, HostPattern, PathPattern, PeerPattern, Tri, is_well_formed_host,
+};
 use crate::grant::{Grant, GrantLookup, GrantStore};
 use crate::{AccessRequest, ConditionError, Effect};
 
@@ -59,7 +61,11 @@ pub(crate) struct Context<'a> {
 enum Roles {
     Held,
     ViaGrant(Arc<Grant>),
-    Missing { grant_expired: bool },
+    Missing {
+        grant_expired: bool,
+    },
+    /// Not found, but a role claim had a type that cannot hold roles.
+    Unknown(ConditionError),
 }
 
 impl Rule {
@@ -82,6 +88,7 @@ impl Rule {
             }
         }
         match (self.roles(request, cx), unknown) {
+            (Roles::Unknown(e), _) => Outcome::Unknown(e),
             (Roles::Missing { .. }, Some(_)) => Outcome::NoMatch,
             (Roles::Missing { grant_expired }, None) => Outcome::MissingRoles { grant_expired },
             (_, Some(e)) => Outcome::Unknown(e),
@@ -101,10 +108,16 @@ impl Rule {
             .is_none_or(|ms| ms.iter().any(|m| **m == *method))
     }
 
+    /// A deny rule reads `/a`, `/a/` and `/A` as one path (routers often do); an allow rule
+    /// matches exactly what it names.
     fn path_matches(&self, request: &AccessRequest<'_>) -> bool {
-        self.paths
-            .as_ref()
-            .is_none_or(|ps| ps.iter().any(|p| p.matches(request.path)))
+        let Some(patterns) = &self.paths else {
+            return true;
+        };
+        match self.effect {
+            Effect::Deny => patterns.iter().any(|p| p.matches_leniently(request.path)),
+            Effect::Allow => patterns.iter().any(|p| p.matches(request.path)),
+        }
     }
 
     fn caller_matches(&self, request: &AccessRequest<'_>) -> bool {
@@ -141,6 +154,7 @@ impl Rule {
         request: &'s AccessRequest<'_>,
     ) -> impl Iterator<Item = Tri> + 's {
         let host = self.hosts.as_ref().map(|hosts| match request.host {
+            Some(host) if !is_well_formed_host(host) => Tri::Unknown(ConditionError::MalformedHost),
             Some(host) => Tri::from_bool(hosts.iter().any(|h| h.matches(host))),
             None => Tri::Unknown(ConditionError::NoHost),
         });
@@ -155,20 +169,27 @@ impl Rule {
 
     fn roles(&self, request: &AccessRequest<'_>, cx: Context<'_>) -> Roles {
         let wanted = &self.caller.roles;
-        if wanted.is_empty() || wanted.iter().any(|r| holds_role(request, cx, r)) {
+        if wanted.is_empty() {
             return Roles::Held;
         }
-        let Some(grants) = cx.grants else {
-            return Roles::Missing {
-                grant_expired: false,
-            };
-        };
-        match grants.lookup(request.principal, wanted.iter().map(|r| &**r), request.now) {
-            GrantLookup::Active(grant) => Roles::ViaGrant(grant),
-            GrantLookup::Expired => Roles::Missing {
+        let mut unreadable = None;
+        for role in wanted {
+            match holds_role(request, cx, role) {
+                Ok(true) => return Roles::Held,
+                Ok(false) => {}
+                Err(e) => unreadable = unreadable.or(Some(e)),
+            }
+        }
+        let lookup = cx.grants.map_or(GrantLookup::None, |grants| {
+            grants.lookup(request.principal, wanted.iter().map(|r| &**r), request.now)
+        });
+        match (lookup, unreadable) {
+            (GrantLookup::Active(grant), _) => Roles::ViaGrant(grant),
+            (_, Some(e)) => Roles::Unknown(e),
+            (GrantLookup::Expired, None) => Roles::Missing {
                 grant_expired: true,
             },
-            GrantLookup::None => Roles::Missing {
+            (GrantLookup::None, None) => Roles::Missing {
                 grant_expired: false,
             },
         }
@@ -176,19 +197,54 @@ impl Rule {
 }
 
 /// Whether the token subject holds `role`, in its roles or in one of the role claims (an
-/// array of strings, or a space-separated string such as `scope`).
-fn holds_role(request: &AccessRequest<'_>, cx: Context<'_>, role: &str) -> bool {
+/// array of strings, or a space-separated string such as `scope`; a name starting with `/`
+/// is a JSON pointer). A role claim of another type cannot be read: an error, so that a deny
+/// rule on roles fails closed.
+fn holds_role(
+    request: &AccessRequest<'_>,
+    cx: Context<'_>,
+    role: &str,
+) -> Result<bool, ConditionError> {
     let Some(subject) = request.principal.subject.as_deref() else {
-        return false;
+        return Ok(false);
     };
     if subject.has_role(role) {
-        return true;
+        return Ok(true);
     }
-    cx.role_claims
-        .iter()
-        .any(|claim| match subject.claims.get(&**claim) {
+    let mut unreadable = None;
+    for claim in cx.role_claims {
+        let value = match claim.strip_prefix('/') {
+            Some(_) => pointer(&subject.claims, claim),
+            None => subject.claims.get(&**claim),
+        };
+        let held = match value {
+            // A null claim says "no roles", as an absent one does.
+            None | Some(serde_json::Value::Null) => false,
             Some(serde_json::Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(role)),
             Some(serde_json::Value::String(s)) => s.split_ascii_whitespace().any(|w| w == role),
-            _ => false,
-        })
+            Some(other) => {
+                unreadable = unreadable.or(Some(ConditionError::TypeMismatch {
+                    name: Arc::from(&**claim),
+                    operator: "roles",
+                    found: json_type(other),
+                }));
+                false
+            }
+        };
+        if held {
+            return Ok(true);
+        }
+    }
+    unreadable.map_or(Ok(false), Err)
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }

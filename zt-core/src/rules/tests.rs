@@ -125,7 +125,7 @@ mod index_agrees_with_a_linear_scan {
         "methods = [\"POST\", \"DELETE\"]",
         "methods = [\"PURGE\"]",
     ];
-    const PATHS: [&str; 8] = [
+    const PATHS: [&str; 10] = [
         "",
         "paths = [\"/a\"]",
         "paths = [\"/a/*\"]",
@@ -134,9 +134,16 @@ mod index_agrees_with_a_linear_scan {
         "paths = [\"/{x}/c\"]",
         "paths = [\"/\"]",
         "paths = [\"/b/*\", \"/c\"]",
+        "paths = [\"/c/\", \"/a/{x}/\"]",
+        "paths = [\"/B/*\", \"/a/X\"]",
     ];
-    const REQUEST_METHODS: [&str; 6] = ["GET", "POST", "DELETE", "PUT", "PURGE", "get"];
-    const REQUEST_PATHS: [&str; 8] = ["/", "/a", "/a/b", "/a/", "/b/c", "/c/c", "/c", "/d/e/f"];
+    const REQUEST_METHODS: [&str; 8] = [
+        "GET", "POST", "DELETE", "PUT", "PURGE", "get", "purge", "Purge",
+    ];
+    const REQUEST_PATHS: [&str; 15] = [
+        "/", "/a", "/a/b", "/a/", "/b/c", "/c/c", "/c", "/d/e/f", "/c/", "/a/b/", "/b/c/", "/A/",
+        "/b/C", "/B/c", "/a/x",
+    ];
 
     fn rule() -> impl Strategy<Value = String> {
         (0..METHODS.len(), 0..PATHS.len(), any::<bool>(), 0..5u8).prop_map(|(m, p, deny, mode)| {

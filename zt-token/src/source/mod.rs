@@ -122,9 +122,34 @@ impl KeySource {
         RemoteJwksBuilder::jwks_url(url.into())
     }
 
+    /// The JWT-SVID keys of a SPIFFE bundle served at `url` (a SPIFFE bundle endpoint), for
+    /// [`Issuer::jwt_svid`](crate::Issuer::jwt_svid); finish with
+    /// [`RemoteJwksBuilder::connect`].
+    pub fn remote_spiffe_bundle(url: impl Into<String>) -> RemoteJwksBuilder {
+        RemoteJwksBuilder::spiffe_bundle_url(url.into())
+    }
+
     /// The JWKS named by the OpenID Connect discovery document of `issuer`
     /// (`<issuer>/.well-known/openid-configuration`), whose `issuer` must match exactly;
     /// finish with [`RemoteJwksBuilder::connect`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use zt_token::{Issuer, KeySource, Validator};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = "https://login.example.org";
+    /// let keys = KeySource::oidc_discovery(issuer)
+    ///     .refresh_interval(Duration::from_secs(300))
+    ///     .max_staleness(Duration::from_secs(3600))
+    ///     .connect()
+    ///     .await?;
+    /// let validator = Validator::builder()
+    ///     .issuer(Issuer::new(issuer, keys).audience("orders").expected_type("at+jwt"))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn oidc_discovery(issuer: impl Into<String>) -> RemoteJwksBuilder {
         RemoteJwksBuilder::discovery(issuer.into())
     }
@@ -138,8 +163,9 @@ impl KeySource {
         }
     }
 
-    /// Asks the source for fresh keys because a token named an unknown `kid`. Returns
-    /// whether a refresh ran (the caller then looks again). Rate-limited and single-flight.
+    /// Asks the source for fresh keys because a token named an unknown `kid` or the keys went
+    /// stale. Returns whether a refresh ran (the caller then looks again). Rate-limited and
+    /// single-flight.
     pub(crate) async fn refresh_for_unknown_kid(&self) -> bool {
         match &self.refresh {
             Refresh::Remote(fetcher) => fetcher.refresh_for_unknown_kid().await,

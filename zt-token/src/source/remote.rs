@@ -25,6 +25,7 @@ const MIN_BACKGROUND_INTERVAL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 enum Target {
     JwksUrl(String),
+    SpiffeBundleUrl(String),
     Discovery { issuer: String },
 }
 
@@ -48,6 +49,10 @@ pub struct RemoteJwksBuilder {
 impl RemoteJwksBuilder {
     pub(super) fn jwks_url(url: String) -> Self {
         Self::new(Target::JwksUrl(url))
+    }
+
+    pub(super) fn spiffe_bundle_url(url: String) -> Self {
+        Self::new(Target::SpiffeBundleUrl(url))
     }
 
     pub(super) fn discovery(issuer: String) -> Self {
@@ -109,12 +114,13 @@ impl RemoteJwksBuilder {
     ///
     /// # Errors
     ///
-    /// [`FetchError`] when a URL is not allowed, or the first fetch fails or returns no
-    /// usable key set.
+    /// [`FetchError`] when a URL is not allowed, there is no tokio runtime, or the first fetch
+    /// fails or returns no usable key set.
     pub async fn connect(self) -> Result<KeySource, FetchError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| FetchError::NoRuntime)?;
         let client = self.client()?;
         let jwks_url = match &self.target {
-            Target::JwksUrl(url) => self.checked_url(url)?,
+            Target::JwksUrl(url) | Target::SpiffeBundleUrl(url) => self.checked_url(url)?,
             Target::Discovery { issuer } => self.discover(&client, issuer).await?,
         };
         let keys = Arc::new(ArcSwap::from_pointee(Snapshot::new(
@@ -132,7 +138,7 @@ impl RemoteJwksBuilder {
         });
         let first = fetcher.fetch().await?;
         fetcher.publish(first);
-        tokio::spawn(refresh_in_background(Arc::downgrade(&fetcher)));
+        runtime.spawn(refresh_in_background(Arc::downgrade(&fetcher)));
         Ok(KeySource {
             keys,
             refresh: Refresh::Remote(fetcher),
@@ -257,7 +263,11 @@ impl Fetcher {
             s.max_response_bytes,
         )
         .await?;
-        Ok(KeySet::from_jwks_bytes(&body)?)
+        let keys = match s.target {
+            Target::SpiffeBundleUrl(_) => KeySet::from_spiffe_bundle(&body)?,
+            Target::JwksUrl(_) | Target::Discovery { .. } => KeySet::from_jwks_bytes(&body)?,
+        };
+        Ok(keys)
     }
 
     fn publish(&self, keys: KeySet) {

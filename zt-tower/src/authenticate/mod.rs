@@ -32,7 +32,10 @@
 //!         token: &str,
 //!         _peer: Option<&PeerIdentity>,
 //!     ) -> Result<Arc<Subject>, TokenError> {
-//!         if token == "let-me-in" { Ok(Arc::clone(&self.0)) } else { Err(TokenError::BadSignature) }
+//!         match token {
+//!             "let-me-in" => Ok(Arc::clone(&self.0)),
+//!             _ => Err(TokenError::BadSignature),
+//!         }
 //!     }
 //! }
 //!
@@ -81,7 +84,8 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::debug;
-use zt_core::Principal;
+use zt_core::{Clock, Decision, PeerIdentity, Principal, Reason, Responder, SystemClock};
+use zt_token::TokenError;
 
 use crate::body::ResponseBody;
 use crate::principal::peer_of;
@@ -117,6 +121,8 @@ struct AuthenticateConfig<V> {
     validator: V,
     requirement: TokenRequirement,
     realm: Arc<str>,
+    responder: Option<Arc<Responder>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<V: ValidateToken> AuthenticateLayer<V> {
@@ -127,6 +133,8 @@ impl<V: ValidateToken> AuthenticateLayer<V> {
                 validator,
                 requirement: TokenRequirement::Required,
                 realm: Arc::from(DEFAULT_REALM),
+                responder: None,
+                clock: Arc::new(SystemClock),
             }),
         }
     }
@@ -141,11 +149,24 @@ impl<V: ValidateToken> AuthenticateLayer<V> {
         self.map_config(|c| c.realm = Arc::from(realm))
     }
 
+    /// Counts every refused token as a deny of the connection's peer in `responder`, so a
+    /// workload spraying forged or stolen tokens is quarantined.
+    pub fn with_responder(self, responder: Arc<Responder>) -> Self {
+        self.map_config(|c| c.responder = Some(responder))
+    }
+
+    /// Reads the time given to the responder from `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.map_config(|c| c.clock = clock)
+    }
+
     fn map_config(self, edit: impl FnOnce(&mut AuthenticateConfig<V>)) -> Self {
         let mut config = AuthenticateConfig {
             validator: self.config.validator.clone(),
             requirement: self.config.requirement,
             realm: Arc::clone(&self.config.realm),
+            responder: self.config.responder.clone(),
+            clock: Arc::clone(&self.config.clock),
         };
         edit(&mut config);
         Self {
@@ -314,11 +335,13 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
                     token.rule = e.rule(),
                     "zt: bearer token refused"
                 );
+                self.report_refusal(peer, &e);
                 // TODO: report TokenError::BindingMismatch to the breach Responder as a
                 // SecurityEvent::BoundTokenMismatch; that event needs the token's issuer and
                 // subject, which zt-token's error does not carry.
-                let description = validate::describe(&e);
-                return Err(Rejection::InvalidToken { description });
+                return Err(Rejection::InvalidToken {
+                    description: validate::describe(&e),
+                });
             }
         };
         let principal = Principal {
@@ -328,6 +351,21 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
         };
         request.extensions_mut().insert(principal);
         Ok(())
+    }
+}
+
+impl<V> AuthenticateConfig<V> {
+    /// Feeds a refused token to the responder as a deny of the peer that presented it.
+    fn report_refusal(&self, peer: Option<Arc<PeerIdentity>>, error: &TokenError) {
+        let (Some(responder), Some(peer)) = (&self.responder, peer) else {
+            return;
+        };
+        let principal = Principal {
+            peer: Some(peer),
+            ..Principal::default()
+        };
+        let reason = Reason::Error(format!("bearer token refused: {}", error.rule()));
+        responder.observe(&principal, &Decision::deny(reason), self.clock.now());
     }
 }
 

@@ -212,3 +212,26 @@ async fn inner_service_readiness_is_kept_for_the_request_that_claimed_it() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn peer_spraying_forged_tokens_is_quarantined_by_the_responder() {
+    use zt_core::{ResponderConfig, RevocationList};
+    let revocations = Arc::new(RevocationList::new());
+    let config = ResponderConfig::default().deny_threshold(2, Duration::from_secs(60));
+    let responder = Arc::new(zt_core::Responder::new(Arc::clone(&revocations), config));
+    let layer = AuthenticateLayer::new(FakeValidator::default()).with_responder(responder);
+    let service = layer.layer(service_fn(|_: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    }));
+    for _ in 0..2 {
+        let mut request = bearer("forged").body(Full::default()).unwrap();
+        request.extensions_mut().insert(peer(1));
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let principal = Principal {
+        peer: peer(1).peer().cloned(),
+        ..Principal::default()
+    };
+    assert!(revocations.check(&principal, SystemTime::now()).is_some());
+}

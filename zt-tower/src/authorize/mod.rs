@@ -110,7 +110,12 @@ impl AuthorizeLayer {
 
     /// Reads the time of each decision from `clock` (for tests and demonstrations).
     pub fn with_clock(self, clock: impl Clock) -> Self {
-        self.map_config(|c| c.clock = Arc::new(clock))
+        self.with_shared_clock(Arc::new(clock))
+    }
+
+    /// Reads the time of each decision from `clock`, shared with other users.
+    pub fn with_shared_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.map_config(|c| c.clock = clock)
     }
 
     /// Records every decision, allow and deny, in `sink` (with the `x-request-id` header

@@ -280,3 +280,26 @@ async fn posture_that_fails_verification_is_denied() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn peer_that_keeps_being_denied_is_quarantined_by_the_responder() {
+    use std::time::Duration;
+    use zt_core::{Responder, ResponderConfig, RevocationList};
+    let revocations = Arc::new(RevocationList::new());
+    let config = ResponderConfig::default().deny_threshold(3, Duration::from_secs(60));
+    let responder = Arc::new(Responder::new(Arc::clone(&revocations), config));
+    let service = AuthorizeLayer::new(OrdersPolicy::default())
+        .with_revocations(revocations)
+        .with_responder(responder)
+        .layer(echo(Arc::default()));
+
+    let allowed = service.clone().oneshot(get("/orders/1")).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    for _ in 0..3 {
+        let denied = service.clone().oneshot(get("/admin")).await.unwrap();
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    }
+    // Quarantined: what the policy allows is now refused too.
+    let quarantined = service.oneshot(get("/orders/1")).await.unwrap();
+    assert_eq!(quarantined.status(), StatusCode::FORBIDDEN);
+}

@@ -19,8 +19,8 @@ use zt_mtls::{
     TlsOptions, TrustBundleSet,
 };
 use zt_token::{Issuer, KeySource, MintRequest, Minter, Validator};
-use zt_tower::ZeroTrustLayer;
 use zt_tower::serve::SpiffeListener;
+use zt_tower::{TokenRequirement, ZeroTrustLayer};
 
 pub const ISSUER: &str = "https://auth.example.org";
 pub const SERVER_ID: &str = "spiffe://example.org/ns/prod/sa/orders";
@@ -81,8 +81,17 @@ pub struct ServerParts {
 }
 
 impl Harness {
-    /// Builds the PKI, issuer and policy, and starts a server with `start`.
+    /// Builds the PKI, issuer and policy, and starts a server with `start`; every request
+    /// needs a token.
     pub async fn start(start: impl FnOnce(ServerParts)) -> Self {
+        Self::start_with(TokenRequirement::Required, start).await
+    }
+
+    /// As [`Harness::start`], with `requirement` for tokens.
+    pub async fn start_with(
+        requirement: TokenRequirement,
+        start: impl FnOnce(ServerParts),
+    ) -> Self {
         let ca = DevCa::new("example.org".parse().unwrap()).unwrap();
         let foreign_ca = DevCa::new("evil.example".parse().unwrap()).unwrap();
         let bundles = TrustBundleSet::new().with(ca.bundle().unwrap());
@@ -105,6 +114,7 @@ impl Harness {
         let server_clock = ManualClock::new(SystemTime::now());
         let audit = MemoryAuditSink::new();
         let layer = ZeroTrustLayer::builder(validator, policy)
+            .token_requirement(requirement)
             .audit(audit.clone())
             .clock(server_clock.clone())
             .build();
@@ -118,7 +128,7 @@ impl Harness {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();
         let listener = SpiffeListener::new(tcp, SpiffeAcceptor::new(server_tls))
-            .with_handshake_timeout(Duration::from_secs(5));
+            .with_handshake_timeout(Duration::from_secs(30));
         start(ServerParts { layer, listener });
 
         Self {

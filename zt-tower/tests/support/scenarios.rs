@@ -183,7 +183,9 @@ pub async fn outbound_layer_attaches_a_fresh_minted_token(h: &Harness) {
             async move { client.send_request(request).await }
         });
     for _ in 0..2 {
-        let request = http::Request::get("/orders/42").body(Default::default()).unwrap();
+        let request = http::Request::get("/orders/42")
+            .body(Default::default())
+            .unwrap();
         let reply = outbound.clone().oneshot(request).await.unwrap();
         assert_eq!(reply.status, StatusCode::OK);
     }
