@@ -149,7 +149,10 @@ impl Demo {
         let listener = SpiffeListener::new(tcp, SpiffeAcceptor::new(server_tls));
         let app = orders_app().layer(zero_trust);
         tokio::spawn(async move { axum::serve(listener, into_make_service(app)).await });
-        println!("zt quickstart: server {SERVER_ID} on https://{addr}\n");
+        println!("zt quickstart: server {SERVER_ID} on https://{addr}");
+        println!("  clients: {CLIENT_ID} and {FOREIGN_ID} (untrusted)");
+        println!("  tokens:  ES256 from {ISSUER}, audience `orders`");
+        println!("  policy:  orders-read, orders-refund (allow), no-deletes (deny)\n");
 
         // Two clients: one of example.org, one of a trust domain the server does not know.
         let client_config = |svid, server: &SpiffeId| {

@@ -66,8 +66,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let token = String::from_utf8_lossy(data);
     let result = ready(validator().validate(&token, None));
     if let Err(error) = result {
-        // Rejections never echo the token.
-        let shown = error.to_string();
-        assert!(token.len() < 12 || !shown.contains(token.as_ref()));
+        // Rejections never echo the token. (No error text holds a `.`, so a token with one
+        // cannot appear in it by chance; shorter inputs could match words of the message.)
+        if token.contains('.') {
+            assert!(!error.to_string().contains(token.as_ref()));
+        }
     }
 });

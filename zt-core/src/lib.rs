@@ -133,8 +133,9 @@
 //! ## Load errors
 //!
 //! Unknown keys, malformed SPIFFE IDs, patterns, methods, hosts, headers or datetimes,
-//! duplicate names, and rules that can never match (an empty list, a lowercase `get`, an
-//! empty numeric range, a window that ends before it starts, `anyone = false`) are refused
+//! duplicate names, and rules that can never match (an empty list, a lowercase `get`, a `*`
+//! in `methods`, `roles`, `issuers` or `subjects`, an empty numeric range, a window that
+//! ends before it starts, `anyone = false`) are refused
 //! with the line and column of the offending text: see [`PolicyError`]. A policy that fails
 //! to load never replaces a working one in a [`PolicyHandle`].
 #![warn(missing_docs)]

@@ -487,9 +487,8 @@ fn a_star_where_no_wildcard_exists_is_refused_at_load_not_matched_as_text() {
     // `methods = ["*"]` on a deny rule would match only a method spelled `*`: a deny rule
     // that silently never fires.
     for key in ["methods", "roles", "issuers", "subjects"] {
-        let text = format!(
-            "[[rule]]\nname = \"x\"\neffect = \"deny\"\nanyone = true\n{key} = [\"*\"]\n"
-        );
+        let text =
+            format!("[[rule]]\nname = \"x\"\neffect = \"deny\"\nanyone = true\n{key} = [\"*\"]\n");
         match RulePolicy::from_toml(&text) {
             Err(zt_core::PolicyError::Invalid { kind, line, .. }) => {
                 assert!(
@@ -501,4 +500,13 @@ fn a_star_where_no_wildcard_exists_is_refused_at_load_not_matched_as_text() {
             other => panic!("{key} = [\"*\"] loaded: {other:?}"),
         }
     }
+}
+
+#[test]
+fn a_wildcard_host_pattern_over_an_ip_literal_is_refused_at_load() {
+    let text = "[[rule]]\nname = \"x\"\neffect = \"deny\"\nanyone = true\nhosts = [\"*.[::1]\"]\n";
+    assert!(
+        RulePolicy::from_toml(text).is_err(),
+        "`*.[::1]` can never match a host"
+    );
 }

@@ -346,3 +346,44 @@ fn file_and_runtime_entries_of_different_kinds_both_apply() {
             .is_none()
     );
 }
+
+/// Collects what a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn rejected_reload_logs_the_line_number_at_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(&dir, FILE);
+    let list = RevocationList::from_path(&path).unwrap();
+    write_file(
+        &dir,
+        "# ok\n\nsubject https://idp.example.org eve expires=someday\n",
+    );
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let result = tracing::subscriber::with_default(subscriber, || list.reload());
+
+    assert!(matches!(result, Err(RevocationError::Line { line: 3, .. })));
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("WARN"), "{logs}");
+    assert!(logs.contains("line 3"), "{logs}");
+    assert_eq!(list.len(), 4, "previous list kept");
+}

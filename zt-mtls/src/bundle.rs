@@ -11,6 +11,8 @@ use rustls_pki_types::{CertificateDer, TrustAnchor};
 use serde::Deserialize;
 use zt_core::TrustDomain;
 
+use crate::x509::AnchorFault;
+
 /// Why a trust bundle could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,6 +41,16 @@ pub enum BundleError {
     AnchorNotCa {
         /// Position of the certificate in the input.
         index: usize,
+    },
+    /// A CA certificate of the bundle names, in a SPIFFE ID URI SAN, another trust domain:
+    /// it belongs to that domain's bundle, and here would let that domain's CA sign this
+    /// domain's IDs.
+    #[error("certificate {index} of the trust bundle belongs to trust domain {trust_domain}")]
+    AnchorOtherDomain {
+        /// Position of the certificate in the input.
+        index: usize,
+        /// The trust domain its SPIFFE ID names.
+        trust_domain: TrustDomain,
     },
     /// The SPIFFE bundle JSON could not be parsed.
     #[error("SPIFFE bundle JSON is unreadable")]
@@ -98,7 +110,8 @@ impl TrustBundle {
     ///
     /// [`BundleError::Empty`] without certificates, [`BundleError::BadAnchor`] for a
     /// certificate webpki cannot use as an anchor, [`BundleError::AnchorNotCa`] for one that
-    /// is not a CA certificate.
+    /// is not a CA certificate, [`BundleError::AnchorOtherDomain`] for one whose SPIFFE ID
+    /// names another trust domain.
     pub fn from_der(
         trust_domain: TrustDomain,
         certificates: Vec<CertificateDer<'static>>,
@@ -113,9 +126,13 @@ impl TrustBundle {
                 let anchor = webpki::anchor_from_trusted_cert(cert)
                     .map(|anchor| anchor.to_owned())
                     .map_err(|reason| BundleError::BadAnchor { index, reason })?;
-                if !crate::x509::is_anchor_ca(cert) {
-                    return Err(BundleError::AnchorNotCa { index });
-                }
+                crate::x509::check_anchor(cert, &trust_domain).map_err(|fault| match fault {
+                    AnchorFault::NotCa => BundleError::AnchorNotCa { index },
+                    AnchorFault::OtherDomain(trust_domain) => BundleError::AnchorOtherDomain {
+                        index,
+                        trust_domain,
+                    },
+                })?;
                 Ok(anchor)
             })
             .collect::<Result<Vec<_>, _>>()?;

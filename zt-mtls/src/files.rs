@@ -30,8 +30,9 @@ pub enum WatchError {
 /// An SVID read from a PEM chain file and a PEM key file, re-read whenever either changes,
 /// so a certificate rotated on disk is served from the next handshake with no restart.
 ///
-/// A file that fails to load (half written, key not matching the chain) is logged at `warn`
-/// and the last good SVID stays in service. If the first load fails the source starts
+/// A file that fails to load (half written, key not matching the chain, already expired) is
+/// logged at `warn` and the last good SVID stays in service. A change anywhere in the chain
+/// (not only the leaf) is served. If the first load fails the source starts
 /// empty and handshakes fail until the files become valid. Reading is lock-free.
 ///
 /// Write rotated files atomically (write elsewhere, then rename over) where you can.
@@ -49,6 +50,10 @@ struct SvidFiles {
 impl SvidFiles {
     fn reload(&self) -> Result<(), LoadError> {
         let svid = Svid::from_pem_files(&self.chain_path, &self.key_path)?;
+        // TODO: a chain file cut between two PEM blocks (a non-atomic writer) loads as a
+        // shorter chain and is served until the next write event; without the bundle here a
+        // missing intermediate cannot be told from a leaf issued by the root. A not-yet-valid
+        // SVID is served as soon as it loads, since no file event would come when it starts.
         // A stale copy on disk never replaces the SVID in service.
         let now = std::time::SystemTime::now();
         if svid.not_after() < now {

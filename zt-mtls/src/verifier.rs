@@ -13,9 +13,10 @@ use crate::{Authorizer, BundleSource};
 
 /// Server side: verifies a client's X509-SVID and runs the authorizer.
 ///
-/// Enforces the X509-SVID rules (one URI SAN with a workload SPIFFE ID, leaf not a CA with
-/// `digitalSignature` and without `keyCertSign`/`cRLSign`, signing certificates CAs with
-/// `keyCertSign`), checks the chain against the bundle of the leaf's own trust domain only,
+/// Enforces the X509-SVID rules (one URI SAN with a workload SPIFFE ID in canonical
+/// lowercase form, leaf not a CA with `digitalSignature` and without `keyCertSign`/`cRLSign`,
+/// signing certificates CAs with `keyCertSign` whose own SPIFFE ID, if any, is in the leaf's
+/// trust domain), checks the chain against the bundle of the leaf's own trust domain only,
 /// with validity read from the injected clock, and then asks the [`Authorizer`]. Client
 /// authentication is mandatory and no CA names are sent in the certificate request.
 ///

@@ -101,7 +101,8 @@ pub struct X509SvidLeaf {
 }
 
 /// Parses DER bytes as an X509-SVID leaf and checks the rules a leaf must satisfy on its own:
-/// exactly one URI SAN holding a SPIFFE ID with a non-empty path, not a CA, key usage with
+/// exactly one URI SAN holding a SPIFFE ID with a non-empty path, spelled in canonical form
+/// (lowercase scheme and trust domain), not a CA, key usage with
 /// `digitalSignature` and neither `keyCertSign` nor `cRLSign`.
 ///
 /// Does not check the chain, the signature or the validity period.
@@ -177,19 +178,32 @@ fn other_domain_named(
     Ok(other)
 }
 
-/// Whether a trust bundle certificate may act as a CA: basicConstraints with cA set, and a
-/// key usage, if present, holding keyCertSign. Anything unreadable is not a CA.
-pub(crate) fn is_anchor_ca(der: &[u8]) -> bool {
-    let Ok(cert) = parse_der(der) else {
-        return false;
-    };
+/// Why a certificate cannot be a trust anchor of a trust domain's bundle.
+pub(crate) enum AnchorFault {
+    /// Not a CA: basicConstraints without cA, a key usage without keyCertSign, or unreadable.
+    NotCa,
+    /// Its SPIFFE ID names another trust domain.
+    OtherDomain(TrustDomain),
+}
+
+/// Checks a trust bundle certificate of `trust_domain`: basicConstraints with cA set, a key
+/// usage, if present, holding keyCertSign, and no SPIFFE ID of another trust domain.
+pub(crate) fn check_anchor(der: &[u8], trust_domain: &TrustDomain) -> Result<(), AnchorFault> {
+    let cert = parse_der(der).map_err(|_| AnchorFault::NotCa)?;
     let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
     let usage_allows = match cert.key_usage() {
         Ok(None) => true,
         Ok(Some(usage)) => usage.value.key_cert_sign(),
         Err(_) => false,
     };
-    is_ca && usage_allows
+    if !(is_ca && usage_allows) {
+        return Err(AnchorFault::NotCa);
+    }
+    match other_domain_named(&cert, trust_domain) {
+        Ok(None) => Ok(()),
+        Ok(Some(other)) => Err(AnchorFault::OtherDomain(other)),
+        Err(_) => Err(AnchorFault::NotCa),
+    }
 }
 
 fn parse_der(der: &[u8]) -> Result<X509Certificate<'_>, SvidError> {

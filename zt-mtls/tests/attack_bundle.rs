@@ -29,7 +29,11 @@ fn mint_with_svid_key(svid: &zt_mtls::dev::DevCert, uri: &str) -> CertificateDer
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let forged_key = KeyPair::generate().unwrap();
-    params.signed_by(&forged_key, &issuer).unwrap().der().clone()
+    params
+        .signed_by(&forged_key, &issuer)
+        .unwrap()
+        .der()
+        .clone()
 }
 
 #[test]
@@ -43,10 +47,8 @@ fn bundle_holding_a_workload_leaf_is_refused_so_its_key_cannot_mint_identities()
     match TrustBundle::from_pem(td("example.org"), pem.as_bytes()) {
         Err(BundleError::AnchorNotCa { index: 1 }) => {}
         Ok(bundle) => {
-            let verifier = SpiffeClientVerifier::new(
-                TrustBundleSet::new().with(bundle),
-                Authorizer::any(),
-            );
+            let verifier =
+                SpiffeClientVerifier::new(TrustBundleSet::new().with(bundle), Authorizer::any());
             panic!(
                 "a leaf became a trust anchor; a forged admin ID then verifies as {:?}",
                 verifier.verify_svid(&forged, &[])

@@ -105,9 +105,11 @@ fn intermediate_with_an_unknown_critical_extension_is_refused() {
     params.custom_extensions = vec![ext];
     let inter = sub_ca(params, &root);
     let cert = leaf(leaf_params(LEAF_ID), &inter);
-    assert!(verifier(&root)
-        .verify_svid(&cert, &[inter.der().clone()])
-        .is_err());
+    assert!(
+        verifier(&root)
+            .verify_svid(&cert, &[inter.der().clone()])
+            .is_err()
+    );
 }
 
 #[test]
@@ -190,13 +192,20 @@ fn not_yet_valid_intermediate_is_refused() {
     let root = root();
     let mut params = ca_params("inter");
     let tomorrow = SystemTime::now() + Duration::from_secs(24 * 60 * 60);
-    valid(&mut params, tomorrow, tomorrow + Duration::from_secs(24 * 60 * 60));
+    valid(
+        &mut params,
+        tomorrow,
+        tomorrow + Duration::from_secs(24 * 60 * 60),
+    );
     let inter = sub_ca(params, &root);
     let cert = leaf(leaf_params(LEAF_ID), &inter);
     let error = verifier(&root)
         .verify_svid(&cert, &[inter.der().clone()])
         .unwrap_err();
-    assert!(matches!(error, VerifyError::NotYetValid { .. }), "{error:?}");
+    assert!(
+        matches!(error, VerifyError::NotYetValid { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -250,4 +259,90 @@ fn leaf_of_a_lookalike_root_with_the_same_name_is_refused() {
         ),
         "{error:?}"
     );
+}
+
+#[test]
+fn every_byte_corruption_of_an_intermediate_is_refused_without_a_panic() {
+    let root = root();
+    let inter = sub_ca(ca_params("inter"), &root);
+    let cert = leaf(leaf_params(LEAF_ID), &inter);
+    let verifier = verifier(&root);
+    verifier.verify_svid(&cert, &[inter.der().clone()]).unwrap();
+    let der = inter.der().to_vec();
+    for at in 0..der.len() {
+        for value in [0x00_u8, 0xff, der[at] ^ 0x01] {
+            if der[at] == value {
+                continue;
+            }
+            let mut corrupted = der.clone();
+            corrupted[at] = value;
+            let corrupted = CertificateDer::from(corrupted);
+            assert!(
+                verifier.verify_svid(&cert, &[corrupted]).is_err(),
+                "accepted {value:#04x} at byte {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn uri_name_constraint_on_an_intermediate_fails_closed() {
+    // webpki does not evaluate URI name constraints; a constrained CA must not pass anything.
+    let root = root();
+    let mut params = ca_params("inter");
+    let base = b"example.org";
+    let mut content = vec![0x30, 17, 0xa0, 15, 0x30, 13, 0x86, 11];
+    content.extend_from_slice(base);
+    let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 30], content);
+    ext.set_criticality(true);
+    params.custom_extensions = vec![ext];
+    let inter = sub_ca(params, &root);
+    let cert = leaf(leaf_params(LEAF_ID), &inter);
+    let error = verifier(&root)
+        .verify_svid(&cert, &[inter.der().clone()])
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            VerifyError::Chain(webpki::Error::NameConstraintViolation)
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn random_multi_byte_corruptions_of_a_chain_never_panic_or_pass() {
+    let root = root();
+    let inter = sub_ca(ca_params("inter"), &root);
+    let cert = leaf(leaf_params(LEAF_ID), &inter);
+    let verifier = verifier(&root);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..2_000 {
+        let mut leaf_der = cert.to_vec();
+        let mut inter_der = inter.der().to_vec();
+        for _ in 0..(1 + next() % 4) {
+            let target = if next() % 2 == 0 {
+                &mut leaf_der
+            } else {
+                &mut inter_der
+            };
+            let at = (next() as usize) % target.len();
+            target[at] ^= (next() % 255 + 1) as u8;
+        }
+        if next() % 8 == 0 {
+            let cut = (next() as usize) % leaf_der.len();
+            leaf_der.truncate(cut);
+        }
+        let outcome = verifier.verify_svid(
+            &CertificateDer::from(leaf_der),
+            &[CertificateDer::from(inter_der)],
+        );
+        assert!(outcome.is_err(), "round {round} accepted a corrupted chain");
+    }
 }

@@ -11,13 +11,19 @@ use zt_mtls::dev::DevCertSpec;
 use zt_mtls::{InMemorySvidSource, TlsOptions};
 
 /// A stock rustls server that hands out TLS 1.3 tickets and caches TLS 1.2 sessions.
-fn resuming_server(cast: &Cast, versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ServerConfig> {
+fn resuming_server(
+    cast: &Cast,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .unwrap()
         .with_client_cert_verifier(Arc::new(cast.server_verifier()))
-        .with_single_cert(cast.server_svid.chain().to_vec(), cast.server_svid.private_key())
+        .with_single_cert(
+            cast.server_svid.chain().to_vec(),
+            cast.server_svid.private_key(),
+        )
         .unwrap();
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().unwrap();
     Arc::new(config)
@@ -133,8 +139,6 @@ fn server_svid_with_the_right_dns_name_but_another_spiffe_id_is_refused() {
     let error = handshake_in_memory(server, client).unwrap_err();
     assert_eq!(
         error,
-        rustls::Error::InvalidCertificate(
-            rustls::CertificateError::ApplicationVerificationFailure
-        )
+        rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure)
     );
 }

@@ -69,3 +69,31 @@ fn canonical_lowercase_uri_san_with_a_mixed_case_path_is_still_accepted() {
         .unwrap();
     assert_eq!(peer.spiffe_id, id("spiffe://example.org/ns/Prod/sa/Web"));
 }
+
+#[test]
+fn uri_sans_that_are_not_strict_spiffe_ids_are_refused() {
+    let cast = Cast::new();
+    for uri in [
+        "spiffe://example.org/",
+        "spiffe://example.org//ns",
+        "spiffe://example.org/ns/./web",
+        "spiffe://example.org/ns/../web",
+        "spiffe://example.org/ns/web/",
+        "spiffe://user@example.org/ns/web",
+        "spiffe://example.org:443/ns/web",
+        "spiffe://example.org./ns/web",
+        "spiffe:///ns/web",
+        "spiffe://example.org/ns/web?x=1",
+        "spiffe://example.org/ns/web#x",
+        "spiffe://example.org/ns/%2e%2e",
+        "spiffe:example.org/ns/web",
+        "https://example.org/ns/web",
+        "spiffe://[::1]/ns/web",
+    ] {
+        let cert = leaf_with_uri(&cast, uri);
+        let outcome = cast
+            .server_verifier()
+            .verify_svid(&cert.chain()[0], &cert.chain()[1..]);
+        assert!(outcome.is_err(), "{uri} accepted as {outcome:?}");
+    }
+}

@@ -55,7 +55,10 @@ async fn expired_svid_written_over_a_good_one_keeps_the_good_one() {
     let cast = Cast::new();
     let dir = tempfile::tempdir().unwrap();
     write_atomically(&dir.path().join("svid.pem"), &cast.server_svid.chain_pem());
-    write_atomically(&dir.path().join("svid.key"), &cast.server_svid.private_key_pem());
+    write_atomically(
+        &dir.path().join("svid.key"),
+        &cast.server_svid.private_key_pem(),
+    );
     let source = watch(dir.path());
 
     // A stale copy (a restored backup, a writer that fell behind) lands on disk.
@@ -89,4 +92,36 @@ async fn expired_svid_files_never_become_the_first_svid() {
     write_atomically(&dir.path().join("svid.key"), &stale.private_key_pem());
     let source = watch(dir.path());
     assert!(source.current_svid().is_none());
+}
+
+#[tokio::test]
+async fn bundle_file_emptied_or_deleted_keeps_the_last_good_bundle() {
+    let cast = Cast::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.pem");
+    write_atomically(&path, &cast.ca.cert_pem());
+    let source = std::sync::Arc::new(
+        zt_mtls::BundleFileSource::watch([(common::td("example.org"), path.clone())]).unwrap(),
+    );
+    let verifier = zt_mtls::SpiffeClientVerifier::new(
+        std::sync::Arc::clone(&source),
+        zt_mtls::Authorizer::any(),
+    );
+    let chain = cast.client_svid.chain();
+    verifier.verify_svid(&chain[0], &chain[1..]).unwrap();
+
+    for contents in [
+        "",
+        "not a bundle",
+        r#"{"keys":[]}"#,
+        r#"{"keys":[{"use":"jwt-svid","kty":"EC","kid":"k","crv":"P-256","x":"","y":""}]}"#,
+    ] {
+        write_atomically(&path, contents);
+        assert!(source.reload().is_err(), "{contents:?} loaded");
+        let outcome = verifier.verify_svid(&chain[0], &chain[1..]);
+        assert!(outcome.is_ok(), "{contents:?} emptied trust: {outcome:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
+    assert!(source.reload().is_err());
+    verifier.verify_svid(&chain[0], &chain[1..]).unwrap();
 }

@@ -160,14 +160,16 @@ impl Issuer {
             return true;
         };
         let Some(typ) = typ else { return false };
-        let strip = |t: &str| {
-            let lower = t.to_ascii_lowercase();
-            lower
-                .strip_prefix("application/")
-                .map(str::to_owned)
-                .unwrap_or(lower)
-        };
-        strip(typ) == strip(expected)
+        without_media_prefix(typ).eq_ignore_ascii_case(without_media_prefix(expected))
+    }
+}
+
+/// `typ` without a case-insensitive `application/` prefix (RFC 7515 section 4.1.9).
+fn without_media_prefix(typ: &str) -> &str {
+    const PREFIX: &str = "application/";
+    match typ.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+        _ => typ,
     }
 }
 

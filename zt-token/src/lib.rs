@@ -14,7 +14,13 @@
 //!
 //! Security invariant: a [`Subject`](zt_core::Subject) is only ever returned after the
 //! signature of its token verified with a key of the issuer named by the token's `iss`, or
-//! from the cache of such tokens while the same key is still trusted.
+//! from the cache of such tokens while the issuer's key set is unchanged.
+//!
+//! Observability: rejections are logged at `debug` with the rule's name
+//! ([`TokenError::rule`]); failed key refreshes at `warn`. The `metrics` counters
+//! `zt_token_key_refreshes_total` and `zt_token_key_refresh_failures_total` (label `source`:
+//! `remote` or `file`) count refreshes. Nothing is logged at `info`, and no log line, error or
+//! `Debug` output holds a token or a private key.
 #![warn(missing_docs)]
 
 mod cache;
@@ -34,4 +40,6 @@ pub use jsonwebtoken::Algorithm;
 pub use keyset::{KeySet, MIN_RSA_BITS};
 pub use minter::{Elevation, MintAlgorithm, MintRequest, MintedToken, Minter};
 pub use source::{KeySource, RemoteJwksBuilder};
-pub use validator::{DEFAULT_CACHE_CAPACITY, DEFAULT_MAX_TOKEN_BYTES, Validator, ValidatorBuilder};
+pub use validator::{
+    DEFAULT_CACHE_CAPACITY, DEFAULT_MAX_TOKEN_BYTES, Rejected, Validator, ValidatorBuilder,
+};

@@ -153,8 +153,26 @@ impl Validator {
         token: &str,
         peer: Option<&PeerIdentity>,
     ) -> Result<Arc<Subject>, TokenError> {
+        self.validate_detailed(token, peer)
+            .await
+            .map_err(|rejected| rejected.error)
+    }
+
+    /// As [`Validator::validate`], but a token that verified and failed only its certificate
+    /// binding (RFC 8705) comes back with its verified subject, so that the mismatch can be
+    /// reported (for instance to a breach responder) with whom it concerns.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the [`TokenError`], and the subject for binding failures.
+    pub async fn validate_detailed(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> Result<Arc<Subject>, Rejected> {
         let result = self.validate_inner(token, peer).await;
-        if let Err(error) = &result {
+        if let Err(rejected) = &result {
+            let error = &rejected.error;
             debug!(rule = error.rule(), %error, "token rejected");
         }
         result
@@ -177,13 +195,13 @@ impl Validator {
         &self,
         token: &str,
         peer: Option<&PeerIdentity>,
-    ) -> Result<Arc<Subject>, TokenError> {
+    ) -> Result<Arc<Subject>, Rejected> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_bytes {
-            return Err(TokenError::TooLarge {
+            return Err(Rejected::from(TokenError::TooLarge {
                 len: token.len(),
                 max: inner.max_token_bytes,
-            });
+            }));
         }
 
         // A token seen before skips decoding and the signature check.
@@ -193,7 +211,8 @@ impl Validator {
 
         let verified = self.verify(token).await?;
         let issuer = &inner.issuers[verified.issuer];
-        check_binding(issuer, verified.binding, peer)?;
+        check_binding(issuer, verified.binding, peer)
+            .map_err(|error| Rejected::verified(error, &verified.subject))?;
         let subject = verified.subject.clone();
         if let Some(cache) = &inner.cache {
             cache.insert(token, Arc::new(verified));
@@ -207,13 +226,13 @@ impl Validator {
         &self,
         token: &str,
         peer: Option<&PeerIdentity>,
-    ) -> Option<Result<Arc<Subject>, TokenError>> {
+    ) -> Option<Result<Arc<Subject>, Rejected>> {
         let cache = self.inner.cache.as_ref()?;
         let hit = cache.get(token)?;
         let issuer = &self.inner.issuers[hit.issuer];
         if claims::is_expired(hit.expires_at, self.now_secs(), issuer.leeway) {
             cache.remove(token);
-            return Some(Err(TokenError::Expired));
+            return Some(Err(Rejected::from(TokenError::Expired)));
         }
         // Stale keys: take the full path, which may refresh them.
         let snapshot = issuer.keys.current().ok()?;
@@ -221,7 +240,10 @@ impl Validator {
             cache.remove(token);
             return None;
         }
-        Some(check_binding(issuer, hit.binding, peer).map(|()| hit.subject.clone()))
+        let answer = check_binding(issuer, hit.binding, peer)
+            .map(|()| hit.subject.clone())
+            .map_err(|error| Rejected::verified(error, &hit.subject));
+        Some(answer)
     }
 
     /// Decodes and fully verifies a token not seen before.
@@ -308,6 +330,47 @@ fn check_binding(
         }
         (None, _) if issuer.require_binding => Err(TokenError::BindingRequired),
         _ => Ok(()),
+    }
+}
+
+/// Why [`Validator::validate_detailed`] rejected a token.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// The rule the token broke.
+    pub error: TokenError,
+    /// The token's subject, set only when its signature and every claim rule passed and the
+    /// certificate binding failed: verified, so it may name whom to act against.
+    pub verified: Option<Arc<Subject>>,
+}
+
+impl Rejected {
+    fn verified(error: TokenError, subject: &Arc<Subject>) -> Self {
+        Self {
+            error,
+            verified: Some(subject.clone()),
+        }
+    }
+}
+
+impl From<TokenError> for Rejected {
+    fn from(error: TokenError) -> Self {
+        Self {
+            error,
+            verified: None,
+        }
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 

@@ -227,3 +227,25 @@ fn minted_token_and_minter_debug_output_hide_secrets() {
     assert!(shown.contains("redacted"));
     assert!(token.expires_at() > UNIX_EPOCH);
 }
+
+#[test]
+fn binding_failure_reports_the_verified_subject_and_nothing_else_does() {
+    let (minter, validator, _) = minter_and_validator(|i| i);
+    let bound = minter.mint(&MintRequest::new("alice", AUD).bind_to(CertThumbprint([1; 32])));
+    let bound = bound.unwrap();
+    let other = peer([2; 32]);
+    for _ in 0..2 {
+        let detailed = validator.validate_detailed(bound.as_str(), Some(&other));
+        let rejected = now_or_never(detailed).unwrap_err();
+        assert_eq!(rejected.error, TokenError::BindingMismatch);
+        assert_eq!(
+            rejected.verified.as_deref().map(|s| &*s.subject),
+            Some("alice")
+        );
+    }
+    let forged = format!("{}x", bound.as_str());
+    let rejected = now_or_never(validator.validate_detailed(&forged, Some(&other)));
+    let rejected = rejected.unwrap_err();
+    assert_eq!(rejected.error, TokenError::BadSignature);
+    assert!(rejected.verified.is_none());
+}

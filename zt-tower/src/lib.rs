@@ -37,6 +37,7 @@ pub mod outbound;
 mod principal;
 pub mod reject;
 pub mod serve;
+mod telemetry;
 pub mod transport;
 mod zero_trust;
 
@@ -47,5 +48,6 @@ pub use future::ResponseFuture;
 pub use minted::MinterSource;
 pub use outbound::{BearerToken, BearerTokenLayer, TokenSource};
 pub use reject::Rejection;
+pub use telemetry::{METRIC_DECISIONS, METRIC_HANDSHAKES_REFUSED, METRIC_TOKENS_REFUSED};
 pub use transport::{AddTransportIdentity, TransportIdentityLayer};
 pub use zero_trust::{ZeroTrustBuilder, ZeroTrustLayer};

@@ -130,7 +130,10 @@ impl SpiffeListener {
                 },
                 Some(done) = self.handshakes.join_next() => match done {
                     Ok(Ok(connection)) => return connection,
-                    Ok(Err(e)) => debug!(error = %e, "zt: mTLS handshake refused"),
+                    Ok(Err(e)) => {
+                        crate::telemetry::count_refused_handshake();
+                        debug!(error = %e, "zt: mTLS handshake refused");
+                    }
                     Err(e) => debug!(error = %e, "zt: mTLS handshake task ended"),
                 },
             }

@@ -221,7 +221,7 @@ impl HostPattern {
             Some(rest) => (rest, true),
             None => (host, false),
         };
-        if !is_well_formed_host(name) {
+        if !is_well_formed_host(name) || (suffix && name.starts_with('[')) {
             return Err(bad(
                 "a host is letters, digits, `.`, `-`, or `*.` followed by a host",
             ));

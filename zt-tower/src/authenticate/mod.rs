@@ -335,6 +335,7 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
                     token.rule = e.rule(),
                     "zt: bearer token refused"
                 );
+                crate::telemetry::count_refused_token(e.rule());
                 self.report_refusal(peer, &e);
                 // TODO: report TokenError::BindingMismatch to the breach Responder as a
                 // SecurityEvent::BoundTokenMismatch; that event needs the token's issuer and

@@ -37,6 +37,7 @@ impl AuthorizeConfig {
                 (NormalizedPath::root(), decision)
             }
         };
+        crate::telemetry::count_decision(&decision);
         if let Some(responder) = &self.responder {
             responder.observe(&principal, &decision, now);
         }
@@ -69,6 +70,12 @@ impl AuthorizeConfig {
             .and_then(|r| r.check(principal, now));
         if let Some(revocation) = revoked {
             return Decision::deny(Reason::Revoked(revocation.to_string()));
+        }
+
+        // A request naming two hosts could be read one way here and another in the service.
+        if has_conflicting_hosts(request) {
+            let reason = "the request names more than one host".to_owned();
+            return Decision::deny(Reason::Error(reason));
         }
 
         // Posture that is present but cannot be trusted is a deny, not an absence.
@@ -151,6 +158,21 @@ fn host_of<B>(request: &Request<B>) -> Option<&str> {
         .uri()
         .host()
         .or_else(|| request.headers().get(HOST)?.to_str().ok())
+}
+
+/// Whether the request repeats `Host`, or its URI authority and `Host` header differ.
+fn has_conflicting_hosts<B>(request: &Request<B>) -> bool {
+    let mut hosts = request.headers().get_all(HOST).iter();
+    let (Some(header), None) = (hosts.next(), hosts.next()) else {
+        // No Host header (HTTP/2 carries :authority), or a repeated one.
+        return request.headers().get_all(HOST).iter().count() > 1;
+    };
+    match request.uri().authority() {
+        Some(authority) => header
+            .to_str()
+            .map_or(true, |h| !h.eq_ignore_ascii_case(authority.as_str())),
+        None => false,
+    }
 }
 
 /// `uri` with its path replaced by `path`, keeping the query.

@@ -303,3 +303,31 @@ async fn peer_that_keeps_being_denied_is_quarantined_by_the_responder() {
     let quarantined = service.oneshot(get("/orders/1")).await.unwrap();
     assert_eq!(quarantined.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn request_naming_two_hosts_is_denied() {
+    let mut request = get("http://orders.example.org/orders/1");
+    request
+        .headers_mut()
+        .insert(http::header::HOST, "admin.example.org".parse().unwrap());
+    let (response, calls) = send(Arc::default(), request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(calls, 0);
+
+    let mut request = get("http://orders.example.org/orders/1");
+    request
+        .headers_mut()
+        .insert(http::header::HOST, "Orders.example.org".parse().unwrap());
+    let (response, _) = send(Arc::default(), request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let mut request = get("/orders/1");
+    request
+        .headers_mut()
+        .append(http::header::HOST, "a.example.org".parse().unwrap());
+    request
+        .headers_mut()
+        .append(http::header::HOST, "b.example.org".parse().unwrap());
+    let (response, _) = send(Arc::default(), request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
