@@ -14,7 +14,7 @@ use zt_core::{SpiffeId, Subject};
 use crate::{Issuer, TokenError};
 
 /// Latest `exp`, `nbf` or `iat` accepted: the end of year 9999, so every date fits.
-const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
 /// What the validator keeps from a token's claims once they pass.
 pub(crate) struct CheckedClaims {
@@ -174,14 +174,23 @@ fn check_subject(issuer: &Issuer, claims: &Map<String, Value>) -> Result<Arc<str
     Ok(Arc::from(sub))
 }
 
-/// The RFC 8705 `cnf.x5t#S256` thumbprint, if the token carries one.
+/// The only confirmation method understood: RFC 8705 certificate thumbprint.
+const X5T_S256: &str = "x5t#S256";
+
+/// The RFC 8705 `cnf.x5t#S256` thumbprint, if the token carries one. Any other confirmation
+/// method in `cnf` rejects the token.
 fn binding_of(claims: &Map<String, Value>) -> Result<Option<[u8; 32]>, TokenError> {
     let invalid = TokenError::InvalidClaim { claim: "cnf" };
     let Some(cnf) = claims.get("cnf") else {
         return Ok(None);
     };
     let cnf = cnf.as_object().ok_or(invalid.clone())?;
-    let Some(thumbprint) = cnf.get("x5t#S256") else {
+    // A confirmation method that cannot be checked here (DPoP `jkt`, `jwk`, a misspelled
+    // `x5t#S256`) must not fall back to a bearer token: that would unbind a stolen token.
+    if cnf.keys().any(|method| method != X5T_S256) {
+        return Err(invalid);
+    }
+    let Some(thumbprint) = cnf.get(X5T_S256) else {
         return Ok(None);
     };
     let bytes = thumbprint

@@ -16,10 +16,13 @@ use serde_json::{Map, Value, json};
 use zt_core::{CertThumbprint, Clock, SystemClock};
 
 use crate::MintError;
+use crate::claims::MAX_NUMERIC_DATE;
 use crate::issuer::DEFAULT_MAX_LIFETIME;
 
 /// Claims a request may not set through [`MintRequest::claim`].
-const REGISTERED: [&str; 10] = [
+/// `scope` is listed because validators read roles from it by default: an extra claim must
+/// not grant roles past [`MintRequest::role`] and [`MintRequest::elevate`].
+const REGISTERED: [&str; 11] = [
     "iss",
     "sub",
     "aud",
@@ -29,6 +32,7 @@ const REGISTERED: [&str; 10] = [
     "jti",
     "cnf",
     "roles",
+    "scope",
     "elevation",
 ];
 
@@ -125,7 +129,8 @@ impl MintRequest {
         self
     }
 
-    /// Adds a custom claim; registered claim names are refused at minting.
+    /// Adds a custom claim; registered claim names (and `scope`, a role claim) are refused
+    /// at minting.
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra.insert(name.into(), value.into());
         self
@@ -314,7 +319,14 @@ impl Minter {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| MintError::Clock)?;
         let issued_at = now.as_secs();
-        let expires_at = issued_at + lifetime.as_secs();
+        // Past year 9999 no validator accepts the token, and the sum could overflow.
+        let expires_at = issued_at
+            .checked_add(lifetime.as_secs())
+            .filter(|exp| *exp <= MAX_NUMERIC_DATE)
+            .ok_or(MintError::LifetimeTooLong {
+                requested: lifetime,
+                max: Duration::from_secs(MAX_NUMERIC_DATE.saturating_sub(issued_at)),
+            })?;
         let claims = self.claims(request, issued_at, expires_at)?;
 
         let mut header = Header::new(match self.algorithm {

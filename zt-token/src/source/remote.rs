@@ -34,8 +34,9 @@ enum Target {
 ///
 /// Defaults: background refresh every 5 minutes; an unknown `kid` refreshes at most every
 /// 30 seconds; keys served at most 1 hour after the last good fetch; 5 seconds and 256 KiB
-/// per response; https only.
-#[derive(Debug, Clone)]
+/// per response; https only. Its `Debug` output, errors and logs show URLs without
+/// credentials, query or fragment.
+#[derive(Clone)]
 pub struct RemoteJwksBuilder {
     target: Target,
     refresh_interval: Duration,
@@ -129,6 +130,7 @@ impl RemoteJwksBuilder {
         )));
         let fetcher = Arc::new(Fetcher {
             client,
+            shown_url: shown_url(jwks_url.as_str()),
             jwks_url,
             settings: self,
             keys: keys.clone(),
@@ -192,6 +194,39 @@ impl RemoteJwksBuilder {
     }
 }
 
+impl std::fmt::Debug for RemoteJwksBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let target = match &self.target {
+            Target::JwksUrl(url) => format!("jwks {}", shown_url(url)),
+            Target::SpiffeBundleUrl(url) => format!("spiffe bundle {}", shown_url(url)),
+            Target::Discovery { issuer } => format!("discovery {}", shown_url(issuer)),
+        };
+        f.debug_struct("RemoteJwksBuilder")
+            .field("target", &target)
+            .field("refresh_interval", &self.refresh_interval)
+            .field("unknown_kid_interval", &self.unknown_kid_interval)
+            .field("max_staleness", &self.max_staleness)
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("allow_loopback_http", &self.allow_loopback_http)
+            .finish()
+    }
+}
+
+/// A URL fit for logs and `Debug`: without user name, password, query or fragment, which
+/// may hold credentials.
+fn shown_url(raw: &str) -> String {
+    let Ok(mut url) = Url::parse(raw) else {
+        return "<malformed url>".to_owned();
+    };
+    // Both fail only for URLs that cannot have credentials, which is fine.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
 /// Whether the URL's host is a loopback address or `localhost`.
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
@@ -216,7 +251,7 @@ async fn get_bounded(
             .get(url.clone())
             .send()
             .await
-            .map_err(FetchError::Request)?;
+            .map_err(|e| FetchError::Request(e.without_url()))?;
         if response.status() != reqwest::StatusCode::OK {
             return Err(FetchError::Status(response.status().as_u16()));
         }
@@ -227,7 +262,7 @@ async fn get_bounded(
             return Err(FetchError::TooLarge { max });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(FetchError::Request)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::Request(e.without_url()))? {
             if body.len() + chunk.len() > max {
                 return Err(FetchError::TooLarge { max });
             }
@@ -244,6 +279,8 @@ async fn get_bounded(
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     jwks_url: Url,
+    /// `jwks_url` as logged: see [`shown_url`].
+    shown_url: String,
     settings: RemoteJwksBuilder,
     keys: Arc<ArcSwap<Snapshot>>,
     /// Set while a fetch runs; others wait on `done` instead of fetching too.
@@ -284,7 +321,7 @@ impl Fetcher {
             return self.wait_for(done).await;
         }
         if !self.claim_unknown_kid_slot() {
-            debug!(url = %self.jwks_url, "unknown kid; refresh rate-limited");
+            debug!(url = %self.shown_url, "unknown kid; refresh rate-limited");
             return false;
         }
         self.refresh_single_flight().await
@@ -323,14 +360,14 @@ impl Fetcher {
         let _release = InFlight(self);
         match self.fetch().await {
             Ok(keys) => {
-                debug!(url = %self.jwks_url, keys = keys.len(), "JWKS refreshed");
+                debug!(url = %self.shown_url, keys = keys.len(), "JWKS refreshed");
                 metrics::counter!("zt_token_key_refreshes_total", "source" => "remote")
                     .increment(1);
                 self.publish(keys);
                 true
             }
             Err(error) => {
-                warn!(url = %self.jwks_url, %error, "JWKS refresh failed; keeping last good keys");
+                warn!(url = %self.shown_url, %error, "JWKS refresh failed; keeping last good keys");
                 metrics::counter!("zt_token_key_refresh_failures_total", "source" => "remote")
                     .increment(1);
                 false

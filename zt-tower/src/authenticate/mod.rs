@@ -80,7 +80,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::header::AUTHORIZATION;
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::debug;
@@ -250,20 +252,42 @@ impl<S: fmt::Debug, V> fmt::Debug for Authenticate<S, V> {
     }
 }
 
-/// Response future of [`Authenticate`]: token validation, then the inner service.
-pub struct ResponseFuture<T, E> {
-    inner: Pin<Box<dyn Future<Output = Result<T, E>> + Send>>,
-}
+/// The boxed future of a request whose token is being validated.
+type Validating<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
-impl<T, E> Future for ResponseFuture<T, E> {
-    type Output = Result<T, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+pin_project! {
+    /// Response future of [`Authenticate`]: token validation then the inner service, or,
+    /// for a request without an `Authorization` header, the inner service or a rejection
+    /// at once.
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        kind: Kind<F, B, E>,
     }
 }
 
-impl<T, E> fmt::Debug for ResponseFuture<T, E> {
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B, E> {
+        Validating { future: Validating<B, E> },
+        Direct { #[pin] future: crate::future::ResponseFuture<F, B> },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Validating { future } => future.as_mut().poll(cx),
+            KindProj::Direct { future } => future.poll(cx),
+        }
+    }
+}
+
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
@@ -279,24 +303,38 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<Self::Response, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // No credentials at all: decided at once, without waiting on the validator.
+        if !request.headers().contains_key(AUTHORIZATION) {
+            let future = match self.config.admit_without_token(&mut request) {
+                Ok(()) => crate::future::ResponseFuture::inner(self.inner.call(request)),
+                Err(rejection) => crate::future::ResponseFuture::rejected(
+                    rejection.into_response(request.headers(), &self.config.realm),
+                ),
+            };
+            return ResponseFuture {
+                kind: Kind::Direct { future },
+            };
+        }
+
         // The inner service is ready; take it and leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
+        let future = Box::pin(async move {
+            match config.authenticate(&mut request).await {
+                Ok(()) => Ok(inner.call(request).await?.map(ResponseBody::inner)),
+                Err(rejection) => Ok(rejection.into_response(request.headers(), &config.realm)),
+            }
+        });
         ResponseFuture {
-            inner: Box::pin(async move {
-                match config.authenticate(&mut request).await {
-                    Ok(()) => Ok(inner.call(request).await?.map(ResponseBody::inner)),
-                    Err(rejection) => Ok(rejection.into_response(request.headers(), &config.realm)),
-                }
-            }),
+            kind: Kind::Validating { future },
         }
     }
 }
@@ -307,23 +345,9 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
         let peer = peer_of(request.extensions());
         let token = bearer::bearer_token(request.headers())?;
 
-        // No token: allowed only as far as the requirement says.
+        // Credentials of another scheme (Basic, ...) count as no bearer token.
         let Some(token) = token else {
-            let allowed = match self.requirement {
-                TokenRequirement::Required => false,
-                TokenRequirement::OptionalForVerifiedPeers => peer.is_some(),
-                TokenRequirement::Optional => true,
-            };
-            if !allowed {
-                debug!(peer.id = ?peer.as_ref().map(|p| &p.spiffe_id), "zt: no bearer token");
-                return Err(Rejection::MissingToken);
-            }
-            let principal = Principal {
-                peer,
-                ..Principal::default()
-            };
-            request.extensions_mut().insert(principal);
-            return Ok(());
+            return self.admit_without_token(request);
         };
 
         // A token that is present is always validated, whatever the requirement.
@@ -356,6 +380,26 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
 }
 
 impl<V> AuthenticateConfig<V> {
+    /// Lets a request without a bearer token on as far as the requirement says.
+    fn admit_without_token<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        let peer = peer_of(request.extensions());
+        let allowed = match self.requirement {
+            TokenRequirement::Required => false,
+            TokenRequirement::OptionalForVerifiedPeers => peer.is_some(),
+            TokenRequirement::Optional => true,
+        };
+        if !allowed {
+            debug!(peer.id = ?peer.as_ref().map(|p| &p.spiffe_id), "zt: no bearer token");
+            return Err(Rejection::MissingToken);
+        }
+        let principal = Principal {
+            peer,
+            ..Principal::default()
+        };
+        request.extensions_mut().insert(principal);
+        Ok(())
+    }
+
     /// Feeds a refused token to the responder as a deny of the peer that presented it.
     fn report_refusal(&self, peer: Option<Arc<PeerIdentity>>, error: &TokenError) {
         let (Some(responder), Some(peer)) = (&self.responder, peer) else {

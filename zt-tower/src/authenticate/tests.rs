@@ -235,3 +235,18 @@ async fn peer_spraying_forged_tokens_is_quarantined_by_the_responder() {
     };
     assert!(revocations.check(&principal, SystemTime::now()).is_some());
 }
+
+#[tokio::test]
+async fn credentials_of_another_scheme_count_as_no_token() {
+    let basic = || Request::get("/").header(AUTHORIZATION, "Basic dXNlcjpwdw==");
+    let required = send(TokenRequirement::Required, Some(peer(1)), basic()).await;
+    assert_eq!(required.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(required.challenge.as_deref(), Some("Bearer realm=\"zt\""));
+    let optional = send(
+        TokenRequirement::OptionalForVerifiedPeers,
+        Some(peer(1)),
+        basic(),
+    )
+    .await;
+    assert_eq!(optional.status, StatusCode::OK);
+}
