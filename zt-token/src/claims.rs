@@ -44,7 +44,8 @@ pub(crate) fn check(
     let expires_at = check_times(issuer, &claims, now)?;
     let audiences = check_audience(issuer, &claims)?;
     for name in &issuer.required_claims {
-        if !claims.contains_key(name) {
+        // `null` says the claim has no value: it does not satisfy a requirement.
+        if claims.get(name).is_none_or(Value::is_null) {
             return Err(TokenError::MissingClaim {
                 claim: name.clone(),
             });
@@ -200,13 +201,19 @@ fn binding_of(claims: &Map<String, Value>) -> Result<Option<[u8; 32]>, TokenErro
     bytes.try_into().map(Some).map_err(|_| invalid)
 }
 
-/// Roles from the configured claims: strings split on spaces, arrays of strings.
+/// Roles from the configured claims: strings split on U+0020 spaces, arrays of strings.
 fn roles_of(issuer: &Issuer, claims: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
     let mut roles = Vec::new();
     for name in &issuer.role_claims {
         match claims.get(name) {
             None => {}
-            Some(Value::String(s)) => roles.extend(s.split_whitespace().map(str::to_owned)),
+            // RFC 6749 section 3.3: scope tokens are delimited by U+0020 only; splitting on
+            // other whitespace would turn one granted token into several roles.
+            Some(Value::String(s)) => roles.extend(
+                s.split(' ')
+                    .filter(|role| !role.is_empty())
+                    .map(str::to_owned),
+            ),
             Some(Value::Array(items)) => {
                 for item in items {
                     let role = item

@@ -107,8 +107,8 @@ impl Issuer {
         self
     }
 
-    /// Requires the claim `name` to be present (beyond `iss`, `sub`, `aud` and `exp`, which
-    /// always are).
+    /// Requires the claim `name` to be present with a value other than `null` (beyond `iss`,
+    /// `sub`, `aud` and `exp`, which always are).
     pub fn require_claim(mut self, name: impl Into<String>) -> Self {
         self.required_claims.push(name.into());
         self

@@ -10,7 +10,9 @@
 //! and `none` or HMAC never verify; `jku`, `x5u` and embedded `jwk` headers are ignored;
 //! unknown `crit` headers, JWE and nested tokens reject; tokens over 8 KiB are refused before
 //! decoding; `iss`, `sub`, `aud` and `exp` must be present; lifetimes above the maximum (15
-//! minutes by default) reject; RSA keys under 2048 bits are refused when loaded.
+//! minutes by default) reject; RSA keys under 2048 bits are refused when loaded; a `cnf` claim
+//! naming a confirmation method other than RFC 8705 `x5t#S256` (DPoP `jkt`, `jwk`) rejects,
+//! so that a sender-constrained token never passes as a bearer token.
 //!
 //! Security invariant: a [`Subject`](zt_core::Subject) is only ever returned after the
 //! signature of its token verified with a key of the issuer named by the token's `iss`, or

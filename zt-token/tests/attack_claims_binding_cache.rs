@@ -52,7 +52,10 @@ fn padded_or_hex_thumbprints_are_refused() {
         let mut c = claims();
         c["cnf"] = json!({ "x5t#S256": thumbprint });
         let result = now_or_never(validator.validate(&key.token(&c), Some(&peer(raw))));
-        assert_eq!(result.unwrap_err(), TokenError::InvalidClaim { claim: "cnf" });
+        assert_eq!(
+            result.unwrap_err(),
+            TokenError::InvalidClaim { claim: "cnf" }
+        );
     }
 }
 
@@ -96,7 +99,10 @@ fn numeric_dates_that_are_not_plain_numbers_are_refused() {
     for (name, value) in bad {
         let mut c = claims();
         c[name] = value.clone();
-        assert!(check(&validator, &key.token(&c)).is_err(), "{name}: {value}");
+        assert!(
+            check(&validator, &key.token(&c)).is_err(),
+            "{name}: {value}"
+        );
     }
 }
 
@@ -106,7 +112,10 @@ fn fractional_exp_and_lifetime_edges_follow_the_rules() {
     let (validator, _) = validator(&[&key]);
     let mut c = claims();
     c["exp"] = json!(NOW as f64 + 0.9);
-    assert_eq!(check(&validator, &key.token(&c)).unwrap_err(), TokenError::Expired);
+    assert_eq!(
+        check(&validator, &key.token(&c)).unwrap_err(),
+        TokenError::Expired
+    );
     let mut c = claims();
     c["exp"] = json!(NOW + 15 * 60 + 1);
     c.as_object_mut().unwrap().remove("iat");
@@ -148,7 +157,10 @@ fn aud_and_iss_shapes_other_than_the_allowed_ones_are_refused() {
     for (name, value) in cases {
         let mut c = claims();
         c[name] = value.clone();
-        assert!(check(&validator, &key.token(&c)).is_err(), "{name}: {value}");
+        assert!(
+            check(&validator, &key.token(&c)).is_err(),
+            "{name}: {value}"
+        );
     }
     let mut c = claims();
     c["aud"] = json!(["other", AUD]);
@@ -170,4 +182,57 @@ fn required_claim_given_as_null_counts_as_missing() {
     );
     c["tenant"] = json!("acme");
     check(&validator, &key.token(&c)).unwrap();
+}
+
+#[test]
+fn jwt_svid_subjects_that_only_look_like_workload_ids_are_refused() {
+    let key = TestKey::es256("jwt");
+    let mut bundle = jwks(&[&key]);
+    bundle["keys"][0]["use"] = json!("jwt-svid");
+    let keys = zt_token::KeySet::from_spiffe_bundle(bundle.to_string().as_bytes()).unwrap();
+    let trust_domain: zt_core::TrustDomain = "example.org".parse().unwrap();
+    let issuer =
+        zt_token::Issuer::jwt_svid(ISS, trust_domain, zt_token::KeySource::from_key_set(keys))
+            .audience(AUD)
+            .leeway(Duration::ZERO);
+    let validator = validator_with(issuer, &clock());
+    for sub in [
+        "spiffe://example.org/ns/prod/sa/orders?x=1",
+        "spiffe://example.org/ns/prod/sa/orders#f",
+        "spiffe://example.org/ns/prod/sa/orders/",
+        "spiffe://example.org/ns/%2e%2e/sa",
+        "spiffe://example.org//ns",
+        "spiffe://user@example.org/ns/prod",
+        "spiffe://example.org:443/ns/prod",
+        "spiffe://example.org.evil.com/ns/prod",
+        "spiffe://evil.com/example.org/ns/prod",
+        " spiffe://example.org/ns/prod",
+    ] {
+        let mut c = claims();
+        c["sub"] = json!(sub);
+        assert!(check(&validator, &key.token(&c)).is_err(), "{sub}");
+    }
+    let mut c = claims();
+    c["sub"] = json!("spiffe://example.org/ns/prod/sa/orders");
+    check(&validator, &key.token(&c)).unwrap();
+}
+
+#[test]
+fn scope_is_split_on_spaces_only_so_other_whitespace_cannot_make_roles() {
+    let key = TestKey::es256("ec");
+    let (validator, _) = validator(&[&key]);
+    let mut c = claims();
+    c["scope"] = json!("read\u{a0}admin tenant:x\u{2003}root\tops\nsu");
+    let subject = check(&validator, &key.token(&c)).unwrap();
+    for smuggled in ["admin", "root", "ops", "su"] {
+        assert!(
+            !subject.has_role(smuggled),
+            "{smuggled} split out of a scope token"
+        );
+    }
+    let mut c = claims();
+    c["scope"] = json!("read  write ");
+    let subject = check(&validator, &key.token(&c)).unwrap();
+    assert!(subject.has_role("read") && subject.has_role("write"));
+    assert!(!subject.has_role(""));
 }

@@ -78,7 +78,7 @@ fn non_canonical_trailing_bits_in_any_segment_are_refused() {
     // A claims text whose length leaves trailing bits in its last base64 character.
     let mut c = claims();
     let mut padding = String::new();
-    while (c.to_string().len()) % 3 == 0 {
+    while c.to_string().len().is_multiple_of(3) {
         padding.push('x');
         c["pad"] = json!(padding);
     }
@@ -92,7 +92,10 @@ fn non_canonical_trailing_bits_in_any_segment_are_refused() {
     ];
     for variant in variants {
         assert_ne!(variant, token);
-        assert!(check(&validator, &variant).is_err(), "non-canonical base64 passed");
+        assert!(
+            check(&validator, &variant).is_err(),
+            "non-canonical base64 passed"
+        );
     }
 }
 
@@ -143,7 +146,10 @@ fn ed25519_and_eddsa_names_are_interchangeable_in_header_and_jwk_but_nothing_els
         }
         for alg in ["Ed448", "ed25519", "EDDSA", "ES256"] {
             let header = json!({ "alg": alg, "kid": k.kid, "typ": "at+jwt" });
-            assert!(check(&validator, &k.sign(&header, &claims())).is_err(), "{alg}");
+            assert!(
+                check(&validator, &k.sign(&header, &claims())).is_err(),
+                "{alg}"
+            );
         }
     }
 }
@@ -170,8 +176,16 @@ fn jwk_with_enc_use_or_a_mismatched_curve_never_verifies() {
     wrong_curve["crv"] = json!("P-384");
     wrong_curve.as_object_mut().unwrap().remove("alg");
     let set = json!({ "keys": [key.jwk, enc.jwk] });
-    assert!(zt_token::KeySet::from_jwks(&set).unwrap().contains_kid("ec"));
-    assert!(!zt_token::KeySet::from_jwks(&set).unwrap().contains_kid("enc"));
+    assert!(
+        zt_token::KeySet::from_jwks(&set)
+            .unwrap()
+            .contains_kid("ec")
+    );
+    assert!(
+        !zt_token::KeySet::from_jwks(&set)
+            .unwrap()
+            .contains_kid("enc")
+    );
     let set = json!({ "keys": [wrong_curve] });
     assert!(zt_token::KeySet::from_jwks(&set).is_err());
 }
@@ -181,11 +195,23 @@ fn typ_comparison_accepts_only_case_and_media_prefix_variants() {
     let key = TestKey::es256("ec");
     let clock = clock();
     let validator = validator_with(issuer(&[&key]).expected_type("at+jwt"), &clock);
-    for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/AT+jwt"] {
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/AT+jwt",
+    ] {
         let header = json!({ "alg": "ES256", "kid": "ec", "typ": typ });
         check(&validator, &key.sign(&header, &claims())).unwrap();
     }
-    for typ in ["JWT", "jwt", "at+jwt ", "application/jwt", "dpop+jwt", "at+jwt;x=1"] {
+    for typ in [
+        "JWT",
+        "jwt",
+        "at+jwt ",
+        "application/jwt",
+        "dpop+jwt",
+        "at+jwt;x=1",
+    ] {
         let header = json!({ "alg": "ES256", "kid": "ec", "typ": typ });
         assert!(
             check(&validator, &key.sign(&header, &claims())).is_err(),
@@ -207,6 +233,29 @@ fn x5c_and_x5t_headers_never_choose_the_key() {
         "jwk": attacker.jwk, "jku": "https://evil.example/jwks",
     });
     let forged = attacker.sign(&header, &claims());
-    assert_eq!(check(&validator, &forged).unwrap_err(), TokenError::BadSignature);
+    assert_eq!(
+        check(&validator, &forged).unwrap_err(),
+        TokenError::BadSignature
+    );
     check(&validator, &key.sign(&header, &claims())).unwrap();
+}
+
+#[test]
+fn nested_token_behind_a_media_type_cty_is_still_refused() {
+    let outer = TestKey::es256("ec");
+    let (validator, _) = validator(&[&outer]);
+    let inner = outer.token(&claims());
+    for cty in ["JWT", "jwt", "application/jwt", "application/JWT"] {
+        let header = json!({ "alg": "ES256", "kid": "ec", "typ": "at+jwt", "cty": cty });
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(inner.as_bytes())
+        );
+        let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &outer.key, outer.alg).unwrap();
+        assert!(
+            check(&validator, &format!("{input}.{sig}")).is_err(),
+            "{cty}"
+        );
+    }
 }

@@ -22,7 +22,11 @@ async fn raw_server(first: String, rest: String) -> u16 {
         let mut served = 0usize;
         loop {
             let (mut conn, _) = listener.accept().await.unwrap();
-            let response = if served == 0 { first.clone() } else { rest.clone() };
+            let response = if served == 0 {
+                first.clone()
+            } else {
+                rest.clone()
+            };
             served += 1;
             tokio::spawn(async move {
                 let mut request = vec![0u8; 4096];
@@ -49,7 +53,11 @@ async fn chunked_body_without_length_is_still_bounded() {
     let mut chunked = String::from("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n");
     chunked.push_str("connection: close\r\n\r\n");
     for piece in body.as_bytes().chunks(1000) {
-        chunked.push_str(&format!("{:x}\r\n{}\r\n", piece.len(), std::str::from_utf8(piece).unwrap()));
+        chunked.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            piece.len(),
+            std::str::from_utf8(piece).unwrap()
+        ));
     }
     chunked.push_str("0\r\n\r\n");
     let port = raw_server(chunked.clone(), chunked).await;
@@ -126,7 +134,10 @@ async fn credentials_in_a_key_source_url_never_reach_logs_or_debug_output() {
     let shown_error = format!("{unreachable:?} {unreachable}");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("JWKS refresh failed"), "the failure was logged: {logs}");
+    assert!(
+        logs.contains("JWKS refresh failed"),
+        "the failure was logged: {logs}"
+    );
     for shown in [
         &logs,
         &shown_builder,

@@ -47,6 +47,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use http::header::AUTHORIZATION;
+use http::uri::Scheme;
 use http::{HeaderValue, Request};
 use pin_project_lite::pin_project;
 use tower::BoxError;
@@ -278,6 +279,13 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // A bearer token is a password for its lifetime: never over an `http://` URI.
+        if request.uri().scheme() == Some(&Scheme::HTTP) {
+            let error = BoxError::from("refusing to send a bearer token over plaintext http");
+            return ResponseFuture {
+                kind: Kind::Failed { error: Some(error) },
+            };
+        }
         match self.shared.header() {
             Ok(header) => {
                 request.headers_mut().insert(AUTHORIZATION, header);

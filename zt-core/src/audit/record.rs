@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use http::Method;
 use serde_json::{Value, json};
 
 use crate::civil_time::format_rfc3339;
-use crate::{AccessRequest, Decision, DryRunOutcome, Effect, SpiffeId};
+use crate::{AccessRequest, Decision, DryRunOutcome, Effect, Principal, SpiffeId};
 
 /// What an audit sink keeps about one decision: when, what was decided by which rule and
 /// why, who asked (peer ID, token issuer and subject) and what (method, path, host).
@@ -56,9 +57,43 @@ pub struct DecisionRecord {
 impl DecisionRecord {
     /// The record of `decision` taken for `request`.
     pub fn new(request: &AccessRequest<'_>, decision: &Decision) -> Self {
-        let subject = request.principal.subject.as_deref();
+        let mut record = Self::from_parts(
+            request.method,
+            request.path.as_str(),
+            request.principal,
+            request.now,
+            decision,
+        );
+        record.host = request.host.map(str::to_owned);
+        record
+    }
+
+    /// The record of `decision` (a deny) for a request refused before any policy was asked
+    /// because its path could not be normalized: `raw_path` is kept as received, since there
+    /// is no normalized one.
+    pub fn unnormalized_path(
+        method: &Method,
+        raw_path: &str,
+        host: Option<&str>,
+        principal: &Principal,
+        now: SystemTime,
+        decision: &Decision,
+    ) -> Self {
+        let mut record = Self::from_parts(method, raw_path, principal, now, decision);
+        record.host = host.map(str::to_owned);
+        record
+    }
+
+    fn from_parts(
+        method: &Method,
+        path: &str,
+        principal: &Principal,
+        now: SystemTime,
+        decision: &Decision,
+    ) -> Self {
+        let subject = principal.subject.as_deref();
         Self {
-            time: request.now,
+            time: now,
             effect: decision.effect,
             rule: decision.rule.clone(),
             reason: decision.reason.to_string(),
@@ -66,12 +101,12 @@ impl DecisionRecord {
             audit: decision.audit,
             revision: decision.revision.clone(),
             grant: decision.grant.as_ref().map(|g| g.id.clone()),
-            peer_id: request.principal.peer_id().cloned(),
+            peer_id: principal.peer_id().cloned(),
             issuer: subject.map(|s| s.issuer.clone()),
             subject: subject.map(|s| s.subject.clone()),
-            method: request.method.as_str().to_owned(),
-            path: request.path.as_str().to_owned(),
-            host: request.host.map(str::to_owned),
+            method: method.as_str().to_owned(),
+            path: path.to_owned(),
+            host: None,
             request_id: None,
             dry_run: !decision.dry_run.is_empty(),
             dry_run_outcomes: decision.dry_run.clone(),

@@ -262,7 +262,11 @@ async fn get_bounded(
             return Err(FetchError::TooLarge { max });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::Request(e.without_url()))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| FetchError::Request(e.without_url()))?
+        {
             if body.len() + chunk.len() > max {
                 return Err(FetchError::TooLarge { max });
             }

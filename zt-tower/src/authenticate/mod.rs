@@ -86,8 +86,11 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::debug;
-use zt_core::{Clock, Decision, PeerIdentity, Principal, Reason, Responder, SystemClock};
-use zt_token::TokenError;
+use zt_core::{
+    Clock, Decision, PeerIdentity, Principal, Reason, Responder, SecurityEvent, Subject,
+    SystemClock,
+};
+use zt_token::{Rejected, TokenError};
 
 use crate::body::ResponseBody;
 use crate::principal::peer_of;
@@ -351,19 +354,23 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
         };
 
         // A token that is present is always validated, whatever the requirement.
-        let subject = match self.validator.validate(token, peer.as_deref()).await {
+        let subject = match self
+            .validator
+            .validate_detailed(token, peer.as_deref())
+            .await
+        {
             Ok(subject) => subject,
-            Err(e) => {
+            Err(Rejected {
+                error: e, verified, ..
+            }) => {
                 debug!(
                     peer.id = ?peer.as_ref().map(|p| &p.spiffe_id),
                     token.rule = e.rule(),
                     "zt: bearer token refused"
                 );
                 crate::telemetry::count_refused_token(e.rule());
+                self.report_binding_mismatch(&e, verified.as_deref(), peer.as_ref());
                 self.report_refusal(peer, &e);
-                // TODO: report TokenError::BindingMismatch to the breach Responder as a
-                // SecurityEvent::BoundTokenMismatch; that event needs the token's issuer and
-                // subject, which zt-token's error does not carry.
                 return Err(Rejection::InvalidToken {
                     description: validate::describe(&e),
                 });
@@ -398,6 +405,31 @@ impl<V> AuthenticateConfig<V> {
         };
         request.extensions_mut().insert(principal);
         Ok(())
+    }
+
+    /// Reports a verified certificate-bound token presented over a connection without its
+    /// certificate. Only a token whose signature verified names whom to quarantine.
+    fn report_binding_mismatch(
+        &self,
+        error: &TokenError,
+        verified: Option<&Subject>,
+        peer: Option<&Arc<PeerIdentity>>,
+    ) {
+        let binding_failed = matches!(
+            error,
+            TokenError::BindingMismatch | TokenError::BindingWithoutPeer
+        );
+        let (Some(responder), Some(subject), true) = (&self.responder, verified, binding_failed)
+        else {
+            return;
+        };
+        let event = SecurityEvent::BoundTokenMismatch {
+            issuer: Arc::clone(&subject.issuer),
+            subject: Arc::clone(&subject.subject),
+            token_id: subject.token_id.as_deref().map(Arc::from),
+            peer: peer.cloned(),
+        };
+        responder.report(event, self.clock.now());
     }
 
     /// Feeds a refused token to the responder as a deny of the peer that presented it.

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use zt_core::{PeerIdentity, Subject};
-use zt_token::TokenError;
+use zt_token::{Rejected, TokenError};
 
 /// Validates bearer tokens for [`AuthenticateLayer`](super::AuthenticateLayer).
 ///
@@ -22,6 +22,23 @@ pub trait ValidateToken: Clone + Send + Sync + 'static {
         token: &str,
         peer: Option<&PeerIdentity>,
     ) -> impl Future<Output = Result<Arc<Subject>, TokenError>> + Send;
+
+    /// As [`validate`](Self::validate), but a token whose signature and claims verified and
+    /// whose certificate binding alone failed comes back with its verified subject, so the
+    /// mismatch can be reported to a breach responder. The default never names a subject.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] holding the [`TokenError`], and the verified subject for binding
+    /// failures when the implementation knows it.
+    fn validate_detailed(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> impl Future<Output = Result<Arc<Subject>, Rejected>> + Send {
+        let validation = self.validate(token, peer);
+        async move { validation.await.map_err(Rejected::from) }
+    }
 }
 
 /// The fixed description sent to the caller for a token error: expiry and timing are
@@ -44,5 +61,13 @@ impl ValidateToken for zt_token::Validator {
         peer: Option<&PeerIdentity>,
     ) -> impl Future<Output = Result<Arc<Subject>, TokenError>> + Send {
         zt_token::Validator::validate(self, token, peer)
+    }
+
+    fn validate_detailed(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> impl Future<Output = Result<Arc<Subject>, Rejected>> + Send {
+        zt_token::Validator::validate_detailed(self, token, peer)
     }
 }

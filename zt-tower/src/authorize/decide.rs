@@ -18,6 +18,9 @@ use crate::reject::Rejection;
 /// The header whose value becomes the request id of audit records.
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Longest request id copied into audit records, in bytes; longer ones are left out.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
 impl AuthorizeConfig {
     /// Decides `request`; on an allow, leaves the normalized path and the principal in it.
     pub(crate) fn authorize<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
@@ -28,22 +31,28 @@ impl AuthorizeConfig {
         let (path, decision) = match normalize_path(request.uri().path()) {
             Ok(path) => {
                 let decision = self.decide(request, &path, &mut principal, now);
-                self.record(request, &path, &principal, now, &decision);
-                (path, decision)
+                self.log(request, &principal, &decision);
+                self.record(request, || {
+                    DecisionRecord::new(&question(request, &path, &principal, now), &decision)
+                });
+                (Some(path), decision)
             }
             Err(e) => {
                 let decision = Decision::deny(Reason::PathRejected(e.to_string()));
-                self.record(request, &NormalizedPath::root(), &principal, now, &decision);
-                (NormalizedPath::root(), decision)
+                self.log(request, &principal, &decision);
+                self.record(request, || {
+                    unnormalized_record(request, &principal, now, &decision)
+                });
+                (None, decision)
             }
         };
         crate::telemetry::count_decision(&decision);
         if let Some(responder) = &self.responder {
             responder.observe(&principal, &decision, now);
         }
-        if !decision.is_allowed() {
+        let Some(path) = path.filter(|_| decision.is_allowed()) else {
             return Err(forbidden(&decision));
-        }
+        };
 
         // The service must route on the path the policy saw.
         if path.as_str() != request.uri().path() {
@@ -74,7 +83,7 @@ impl AuthorizeConfig {
 
         // A request naming two hosts could be read one way here and another in the service.
         if has_conflicting_hosts(request) {
-            let reason = "the request names more than one host".to_owned();
+            let reason = "the request names more than one host, or an unreadable one".to_owned();
             return Decision::deny(Reason::Error(reason));
         }
 
@@ -89,15 +98,8 @@ impl AuthorizeConfig {
             .evaluate(&question(request, path, principal, now))
     }
 
-    /// Logs the decision at debug level and hands its record to the audit sink.
-    fn record<B>(
-        &self,
-        request: &Request<B>,
-        path: &NormalizedPath,
-        principal: &Principal,
-        now: SystemTime,
-        decision: &Decision,
-    ) {
+    /// Logs the decision at debug level.
+    fn log<B>(&self, request: &Request<B>, principal: &Principal, decision: &Decision) {
         debug!(
             peer.id = principal.peer_id().map(tracing::field::display),
             subject = principal.subject.as_deref().map(|s| &*s.subject),
@@ -107,23 +109,43 @@ impl AuthorizeConfig {
             decision = %decision,
             "zt: authorization decision"
         );
+    }
+
+    /// Hands the record of a decision, built only when there is an audit sink, to the sink.
+    fn record<B>(&self, request: &Request<B>, build: impl FnOnce() -> DecisionRecord) {
         let Some(sink) = &self.audit else {
             return;
         };
-        let mut record = DecisionRecord::new(&question(request, path, principal, now), decision);
-        if matches!(decision.reason, Reason::PathRejected(_)) {
-            // The record keeps the path as received: there is no normalized one.
-            record.path = request.uri().path().to_owned();
-        }
-        if let Some(id) = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-        {
+        let mut record = build();
+        if let Some(id) = request_id(request) {
             record = record.with_request_id(id);
         }
         sink.record(record);
     }
+}
+
+/// The record of a request whose path could not be normalized: the path as received.
+fn unnormalized_record<B>(
+    request: &Request<B>,
+    principal: &Principal,
+    now: SystemTime,
+    decision: &Decision,
+) -> DecisionRecord {
+    DecisionRecord::unnormalized_path(
+        request.method(),
+        request.uri().path(),
+        host_of(request),
+        principal,
+        now,
+        decision,
+    )
+}
+
+/// The caller's request id, if it is text of a sensible length: the caller chooses it, so
+/// it must not be able to flood the audit trail.
+fn request_id<B>(request: &Request<B>) -> Option<&str> {
+    let id = request.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    (!id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN).then_some(id)
 }
 
 /// The question for the policy.
@@ -160,19 +182,24 @@ fn host_of<B>(request: &Request<B>) -> Option<&str> {
         .or_else(|| request.headers().get(HOST)?.to_str().ok())
 }
 
-/// Whether the request repeats `Host`, or its URI authority and `Host` header differ.
+/// Whether the request's host is ambiguous: `Host` repeated or not text, or a URI
+/// authority and a `Host` header that differ.
 fn has_conflicting_hosts<B>(request: &Request<B>) -> bool {
     let mut hosts = request.headers().get_all(HOST).iter();
-    let (Some(header), None) = (hosts.next(), hosts.next()) else {
-        // No Host header (HTTP/2 carries :authority), or a repeated one.
-        return request.headers().get_all(HOST).iter().count() > 1;
+    let header = match (hosts.next(), hosts.next()) {
+        // No Host header (HTTP/2 carries :authority): nothing to disagree with.
+        (None, _) => return false,
+        (Some(_), Some(_)) => return true,
+        (Some(header), None) => header,
     };
-    match request.uri().authority() {
-        Some(authority) => header
-            .to_str()
-            .map_or(true, |h| !h.eq_ignore_ascii_case(authority.as_str())),
-        None => false,
-    }
+    // A host that cannot be read is no host to the policy but may be one to the service.
+    let Ok(header) = header.to_str() else {
+        return true;
+    };
+    request
+        .uri()
+        .authority()
+        .is_some_and(|authority| !header.eq_ignore_ascii_case(authority.as_str()))
 }
 
 /// `uri` with its path replaced by `path`, keeping the query.
