@@ -5,6 +5,10 @@
 //! every request (marked sensitive, so HTTP/2 header compression never indexes it), and asks
 //! for a new one before the current one expires.
 //!
+//! A request with an absolute URI whose scheme is not `https` fails without a token being
+//! attached. A relative URI (origin form) is sent on a connection the caller opened itself:
+//! make that connection TLS.
+//!
 //! # Example
 //!
 //! ```
@@ -279,9 +283,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // A bearer token is a password for its lifetime: never over an `http://` URI.
-        if request.uri().scheme() == Some(&Scheme::HTTP) {
-            let error = BoxError::from("refusing to send a bearer token over plaintext http");
+        // A bearer token is a password for its lifetime: an absolute URI must be `https`.
+        // (A relative URI is sent on a connection the caller set up; see the module docs.)
+        if request.uri().scheme().is_some_and(|s| *s != Scheme::HTTPS) {
+            let error = BoxError::from("refusing to send a bearer token without https");
             return ResponseFuture {
                 kind: Kind::Failed { error: Some(error) },
             };

@@ -36,7 +36,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,6 +53,9 @@ use crate::transport::AddTransportIdentity;
 
 /// How long a client may take to complete the TLS handshake by default.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request head (HTTP/1.1) by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many handshakes may be in progress at once by default; further connections are
 /// closed at once until some finish.
@@ -181,10 +184,38 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    serve_connection_with_header_timeout(io, identity, service, DEFAULT_HEADER_READ_TIMEOUT).await
+}
+
+/// As [`serve_connection`], giving the client `header_timeout` to send each request head
+/// (HTTP/1.1) before the connection is closed.
+///
+/// # Errors
+///
+/// hyper's error if the connection fails or the client is too slow.
+pub async fn serve_connection_with_header_timeout<IO, S, B>(
+    io: IO,
+    identity: TransportIdentity,
+    service: S,
+    header_timeout: Duration,
+) -> Result<(), BoxError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let service = TowerToHyperService::new(AddTransportIdentity::new(service, identity));
-    auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(io), service)
-        .await
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Without a timer hyper enforces no header timeout at all: a slow client would hold
+    // its connection (and a task) for ever.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.serve_connection(TokioIo::new(io), service).await
 }
 
 /// Accepts connections from `listener` for ever, serving each in its own task with a clone

@@ -153,3 +153,32 @@ async fn bearer_token_is_never_sent_over_plaintext_http() {
         .unwrap();
     assert!(client.oneshot(request).await.unwrap());
 }
+
+#[tokio::test]
+async fn forwarded_host_that_differs_from_the_host_judged_is_denied() {
+    for (name, value) in [
+        ("x-forwarded-host", "admin.internal"),
+        ("forwarded", "for=10.0.0.1;host=admin.internal;proto=https"),
+        ("forwarded", "for=10.0.0.1, host=\"admin.internal\""),
+    ] {
+        let request = Request::get("/")
+            .header(HOST, "public.example")
+            .header(name, value)
+            .body(Full::default())
+            .unwrap();
+        let status = status_through(AuthorizeLayer::new(AllButAdminHost), request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_host_that_agrees_with_the_host_judged_is_allowed() {
+    let request = Request::get("/")
+        .header(HOST, "public.example:8443")
+        .header("x-forwarded-host", "Public.Example:8443")
+        .header("forwarded", "for=10.0.0.1;proto=https")
+        .body(Full::default())
+        .unwrap();
+    let status = status_through(AuthorizeLayer::new(AllButAdminHost), request).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -2,7 +2,6 @@
 
 use std::time::SystemTime;
 
-use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{HeaderName, Request, Uri};
 use tracing::debug;
@@ -12,6 +11,7 @@ use zt_core::{
 };
 
 use super::AuthorizeConfig;
+use super::host::{has_conflicting_hosts, host_of};
 use crate::principal::take_principal;
 use crate::reject::Rejection;
 
@@ -172,34 +172,6 @@ fn forbidden(decision: &Decision) -> Rejection {
             Reason::InsufficientRoles | Reason::GrantExpired
         ),
     }
-}
-
-/// The host the request was sent to: the URI's authority (HTTP/2) or the `Host` header.
-fn host_of<B>(request: &Request<B>) -> Option<&str> {
-    request
-        .uri()
-        .host()
-        .or_else(|| request.headers().get(HOST)?.to_str().ok())
-}
-
-/// Whether the request's host is ambiguous: `Host` repeated or not text, or a URI
-/// authority and a `Host` header that differ.
-fn has_conflicting_hosts<B>(request: &Request<B>) -> bool {
-    let mut hosts = request.headers().get_all(HOST).iter();
-    let header = match (hosts.next(), hosts.next()) {
-        // No Host header (HTTP/2 carries :authority): nothing to disagree with.
-        (None, _) => return false,
-        (Some(_), Some(_)) => return true,
-        (Some(header), None) => header,
-    };
-    // A host that cannot be read is no host to the policy but may be one to the service.
-    let Ok(header) = header.to_str() else {
-        return true;
-    };
-    request
-        .uri()
-        .authority()
-        .is_some_and(|authority| !header.eq_ignore_ascii_case(authority.as_str()))
 }
 
 /// `uri` with its path replaced by `path`, keeping the query.

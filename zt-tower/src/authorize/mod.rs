@@ -61,6 +61,7 @@
 //! ```
 
 mod decide;
+mod host;
 
 use std::fmt;
 use std::sync::Arc;

@@ -251,6 +251,13 @@ impl Client {
         tokio::time::timeout(Duration::from_secs(5), call).await?
     }
 
+    /// A completed mTLS connection to the server, for writing raw bytes.
+    pub async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, BoxError> {
+        let tcp = TcpStream::connect(self.addr).await?;
+        let (tls, _) = self.connector.connect(tcp).await?;
+        Ok(tls)
+    }
+
     /// Sends `request` as it is, on a new connection.
     pub async fn send_request(&self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
         let tcp = TcpStream::connect(self.addr).await?;
