@@ -2,8 +2,10 @@
 //! expiry, with a reason and an approver.
 //!
 //! A [`GrantStore`] is shared between the code that approves grants and the
-//! [`RulePolicy`](crate::RulePolicy) that reads them. Reads on the request path take a
-//! lock-free snapshot; adding or removing a grant publishes a new snapshot.
+//! [`RulePolicy`](crate::RulePolicy) that reads them: hand a clone of the store to
+//! [`RulePolicy::with_grants`](crate::RulePolicy::with_grants). Grants live only at run time,
+//! never in the policy file, so an approval never needs a policy reload. Reads on the request
+//! path take a lock-free snapshot; adding or removing a grant publishes a new snapshot.
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};

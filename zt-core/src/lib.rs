@@ -57,7 +57,9 @@
 //!
 //! ## Who
 //!
-//! - `anyone = true`: every caller, unauthenticated ones too.
+//! - `anyone = true`: every caller, unauthenticated ones too. (Behind zt-tower's
+//!   `ZeroTrustLayer`, a request without a token is refused with 401 before the policy runs
+//!   unless the layer's `TokenRequirement` makes the token optional.)
 //! - `authenticated = true`: a caller with a verified mTLS peer or token.
 //! - `peers`: mTLS peer SPIFFE IDs, exact (`spiffe://example.org/ns/prod/sa/web`), a whole
 //!   trust domain (`spiffe://example.org/*`) or a path prefix
@@ -82,7 +84,8 @@
 //!   serve with the `GET` handler.
 //! - `paths`: matched against the [normalized](normalize_path) path; exact (`/health`),
 //!   one-segment wildcard (`/orders/{id}`), prefix (`/orders/*`, which also matches
-//!   `/orders` itself), or `/*` for every path. Patterns must be in normalized form. A deny
+//!   `/orders` itself), or `/*` for every path. Patterns must be in normalized form; the
+//!   router spelling `/orders/:id` is refused at load (write `{id}`). A deny
 //!   rule reads `/a`, `/a/` and `/A` as one path (many routers, or layers in front of them,
 //!   do); an allow rule matches exactly what it names.
 //! - `hosts`: exact (`api.example.org`) or every host below a domain (`*.example.org`,

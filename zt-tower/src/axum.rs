@@ -48,6 +48,8 @@ use zt_core::{Principal, TransportIdentity};
 use crate::serve::{ConnectionInfo, SpiffeListener};
 use crate::transport::AddTransportIdentity;
 
+// TODO: `axum::serve` sets no HTTP/1 header-read timeout; a verified peer can hold a
+// connection open with a partial request head. `serve::serve_connection` enforces one.
 impl Listener for SpiffeListener {
     type Io = TlsStream<TcpStream>;
     type Addr = ConnectionInfo;

@@ -51,3 +51,8 @@ pub use reject::Rejection;
 pub use telemetry::{METRIC_DECISIONS, METRIC_HANDSHAKES_REFUSED, METRIC_TOKENS_REFUSED};
 pub use transport::{AddTransportIdentity, TransportIdentityLayer};
 pub use zero_trust::{ZeroTrustBuilder, ZeroTrustLayer};
+
+/// The root README's example, compiled with the doc tests so that it cannot drift from the API.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

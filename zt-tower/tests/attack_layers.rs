@@ -11,8 +11,9 @@ use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{BoxError, Layer, ServiceExt, service_fn};
+use zt_core::Clock;
 use zt_core::{
-    AccessRequest, AuditSink, Decision, DecisionRecord, MemoryAuditSink, Policy, Reason,
+    AccessRequest, Decision, DecisionRecord, ManualClock, MemoryAuditSink, Policy, Reason,
 };
 use zt_tower::authorize::AuthorizeLayer;
 use zt_tower::outbound::{BearerTokenLayer, IssuedToken, TokenSource};
@@ -111,7 +112,6 @@ async fn unnormalizable_path_is_recorded_as_received_with_its_deny() {
         records[0].reason_code,
         Reason::PathRejected(String::new()).code()
     );
-    let _: &dyn AuditSink = &sink;
 }
 
 /// Issues `token-1`, `token-2`, ... each valid for a minute.
@@ -148,6 +148,12 @@ async fn bearer_token_is_never_sent_over_plaintext_http() {
     );
     assert_eq!(called.load(Ordering::SeqCst), 0);
 
+    let request = Request::get("ws://orders.example/orders/1")
+        .body(())
+        .unwrap();
+    assert!(client.clone().oneshot(request).await.is_err());
+    assert_eq!(called.load(Ordering::SeqCst), 0);
+
     let request = Request::get("https://orders.example/orders/1")
         .body(())
         .unwrap();
@@ -181,4 +187,36 @@ async fn forwarded_host_that_agrees_with_the_host_judged_is_allowed() {
         .unwrap();
     let status = status_through(AuthorizeLayer::new(AllButAdminHost), request).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Issues `token-1`, `token-2`, ... each valid for a minute of `clock`.
+struct OnClock(ManualClock, AtomicUsize);
+
+impl TokenSource for OnClock {
+    fn issue(&self) -> Result<IssuedToken, BoxError> {
+        let n = self.1.fetch_add(1, Ordering::SeqCst) + 1;
+        let expires_at = self.0.now() + Duration::from_secs(60);
+        IssuedToken::new(&format!("token-{n}"), expires_at)
+    }
+}
+
+#[tokio::test]
+async fn held_token_is_never_attached_once_it_expired() {
+    let clock = ManualClock::new(SystemTime::now());
+    let source = OnClock(clock.clone(), AtomicUsize::new(0));
+    let layer = BearerTokenLayer::with_clock(source, clock.clone(), Duration::ZERO);
+    let client = layer.layer(service_fn(|request: Request<()>| async move {
+        let header = request.headers()[AUTHORIZATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        Ok::<_, Infallible>(header)
+    }));
+    let send = || client.clone().oneshot(Request::new(()));
+    assert_eq!(send().await.unwrap(), "Bearer token-1");
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(send().await.unwrap(), "Bearer token-1");
+    // At its expiry instant the held token is no longer attached: a new one is.
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(send().await.unwrap(), "Bearer token-2");
 }

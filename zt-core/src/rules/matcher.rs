@@ -182,6 +182,13 @@ fn parse_segment(segment: &str) -> Result<Segment, PolicyErrorKind> {
             Err(bad("a wildcard is `{name}`"))
         };
     }
+    // `:id` is how axum 0.7 and many routers spell a parameter; read literally it would
+    // never match, so a deny rule written that way would silently never deny.
+    if segment.strip_prefix(':').is_some_and(|name| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }) {
+        return Err(bad("a wildcard is `{name}`, not `:name`"));
+    }
     if segment.contains(['*', '{', '}']) {
         return Err(bad(
             "`*` only ends a pattern and `{name}` is a whole segment",

@@ -58,7 +58,7 @@ fn forwarded_hosts_agree<B>(request: &Request<B>, received: Option<&str>) -> boo
         && headers.get_all(&FORWARDED).iter().all(|value| {
             value
                 .to_str()
-                .is_ok_and(|v| forwarded_host_params(v).all(|host| agrees(host)))
+                .is_ok_and(|v| forwarded_host_params(v).all(&agrees))
         })
 }
 

@@ -7,6 +7,8 @@
 //! caller's [`Principal`](zt_core::Principal), asks the policy, records the decision, and
 //! answers `403` on a deny (`insufficient_scope` when the deciding rule only lacked a role or
 //! scope). On an allow the principal stays in the request extensions for the service.
+//! A request that names its host ambiguously (`Host` repeated or not text, or a URI
+//! authority, `Host`, `X-Forwarded-Host` or `Forwarded: host=` that disagree) is denied.
 //!
 //! # Example
 //!
