@@ -31,7 +31,9 @@ use tokio::net::TcpListener;
 use zt_core::{
     DecisionRecord, Grant, GrantStore, Grantee, ManualClock, MemoryAuditSink, RulePolicy, SpiffeId,
 };
-use zt_examples::{BoxError, MtlsClient, Row, challenge_description, root_cause, table};
+use zt_examples::{
+    BoxError, MemoryRecorder, MtlsClient, Row, challenge_description, root_cause, table,
+};
 use zt_mtls::dev::DevCa;
 use zt_mtls::{
     Authorizer, SpiffeAcceptor, SpiffeClientVerifier, SpiffeServerVerifier, TrustBundleSet,
@@ -103,9 +105,20 @@ struct Demo {
 }
 
 async fn run() -> Result<bool, BoxError> {
+    // Counts what zt records through the `metrics` facade; a service would install an
+    // exporter (Prometheus, OpenTelemetry) instead.
+    let recorder = MemoryRecorder::new();
+    recorder
+        .install()
+        .map_err(|_| "a metrics recorder was already installed")?;
     let demo = Demo::start().await?;
     let rows = demo.calls().await?;
     println!("{}", table(&rows));
+    println!("metrics recorded by zt:");
+    for line in recorder.render("zt_").lines() {
+        println!("  {line}");
+    }
+    println!();
     let failed = rows.iter().filter(|r| !r.passed()).count();
     if failed == 0 {
         println!("all {} calls went as expected", rows.len());

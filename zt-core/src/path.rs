@@ -196,6 +196,15 @@ pub fn normalize_path(raw: &str) -> Result<NormalizedPath, PathError> {
     if path.len() > MAX_PATH_LEN {
         return Err(PathError::TooLong { len: path.len() });
     }
+    // Most paths are already normal: copied as they are, without decoding segment by segment.
+    if is_already_normal(path) {
+        return Ok(NormalizedPath(path.to_owned()));
+    }
+    normalize_segments(path)
+}
+
+/// Normalizes `path` (absolute, without query, not too long) segment by segment.
+fn normalize_segments(path: &str) -> Result<NormalizedPath, PathError> {
     let mut out = Output::with_capacity(path.len());
     let mut start = 1;
     for segment in path[1..].split('/') {
@@ -208,6 +217,24 @@ pub fn normalize_path(raw: &str) -> Result<NormalizedPath, PathError> {
         start += segment.len() + 1;
     }
     Ok(NormalizedPath(out.finish()))
+}
+
+/// Whether `path` (absolute, without query) is its own normal form: only raw path
+/// characters (no escape, nothing to escape, nothing refused), no empty segment but a final
+/// one, and no dot segment. Normalizing such a path changes nothing.
+fn is_already_normal(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        let plain = segment.bytes().all(is_raw_path_char);
+        if !plain || matches!(segment, "." | "..") || (segment.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The normalized segments gathered so far, with dot segments resolved.

@@ -171,11 +171,46 @@ impl Validator {
         peer: Option<&PeerIdentity>,
     ) -> Result<Arc<Subject>, Rejected> {
         let result = self.validate_inner(token, peer).await;
-        if let Err(rejected) = &result {
-            let error = &rejected.error;
-            debug!(rule = error.rule(), %error, "token rejected");
-        }
+        log_rejection(&result);
         result
+    }
+
+    /// Answers `token` without waiting when the answer is at hand: a token over the size
+    /// bound is refused, and a token verified before is answered from the cache after its
+    /// expiry, keys and binding are checked again, exactly as
+    /// [`Validator::validate_detailed`] would. `None` when the token needs the full
+    /// verification: call [`Validator::validate_detailed`] then.
+    ///
+    /// ```
+    /// use zt_token::{Issuer, KeySource, MintRequest, Minter, Validator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let minter = Minter::generate_es256("https://idp.example.org")?;
+    /// let validator = Validator::builder()
+    ///     .issuer(
+    ///         Issuer::new("https://idp.example.org", KeySource::from_jwks(&minter.jwks())?)
+    ///             .audience("orders"),
+    ///     )
+    ///     .build()?;
+    /// let token = minter.mint(&MintRequest::new("billing", "orders"))?;
+    /// assert!(validator.validate_cached(token.as_str(), None).is_none());
+    /// validator.validate(token.as_str(), None).await?;
+    /// assert!(validator.validate_cached(token.as_str(), None).is_some_and(|r| r.is_ok()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn validate_cached(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> Option<Result<Arc<Subject>, Rejected>> {
+        let result = self.check_size(token).map_or_else(
+            |rejected| Some(Err(rejected)),
+            |()| self.answer_from_cache(token, peer),
+        )?;
+        log_rejection(&result);
+        Some(result)
     }
 
     /// Forgets every verified token: each is verified afresh (signature included) when seen
@@ -197,12 +232,7 @@ impl Validator {
         peer: Option<&PeerIdentity>,
     ) -> Result<Arc<Subject>, Rejected> {
         let inner = &*self.inner;
-        if token.len() > inner.max_token_bytes {
-            return Err(Rejected::from(TokenError::TooLarge {
-                len: token.len(),
-                max: inner.max_token_bytes,
-            }));
-        }
+        self.check_size(token)?;
 
         // A token seen before skips decoding and the signature check.
         if let Some(answer) = self.answer_from_cache(token, peer) {
@@ -218,6 +248,18 @@ impl Validator {
             cache.insert(token, Arc::new(verified));
         }
         Ok(subject)
+    }
+
+    /// Refuses a token over the size bound before anything reads it.
+    fn check_size(&self, token: &str) -> Result<(), Rejected> {
+        let max = self.inner.max_token_bytes;
+        if token.len() > max {
+            return Err(Rejected::from(TokenError::TooLarge {
+                len: token.len(),
+                max,
+            }));
+        }
+        Ok(())
     }
 
     /// Answers a token found in the cache, re-checking expiry, keys and binding. `None` when
@@ -291,6 +333,14 @@ impl Validator {
             .now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// Logs a rejection at debug level (the rule and the error, never the token).
+fn log_rejection(result: &Result<Arc<Subject>, Rejected>) {
+    if let Err(rejected) = result {
+        let error = &rejected.error;
+        debug!(rule = error.rule(), %error, "token rejected");
     }
 }
 

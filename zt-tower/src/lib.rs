@@ -48,7 +48,10 @@ pub use future::ResponseFuture;
 pub use minted::MinterSource;
 pub use outbound::{BearerToken, BearerTokenLayer, TokenSource};
 pub use reject::Rejection;
-pub use telemetry::{METRIC_DECISIONS, METRIC_HANDSHAKES_REFUSED, METRIC_TOKENS_REFUSED};
+pub use telemetry::{
+    METRIC_DECISION_SECONDS, METRIC_DECISIONS, METRIC_HANDSHAKES_REFUSED,
+    METRIC_TOKEN_VALIDATION_SECONDS, METRIC_TOKENS_REFUSED,
+};
 pub use transport::{AddTransportIdentity, TransportIdentityLayer};
 pub use zero_trust::{ZeroTrustBuilder, ZeroTrustLayer};
 

@@ -133,10 +133,7 @@ impl SpiffeListener {
                 },
                 Some(done) = self.handshakes.join_next() => match done {
                     Ok(Ok(connection)) => return connection,
-                    Ok(Err(e)) => {
-                        crate::telemetry::count_refused_handshake();
-                        debug!(error = %e, "zt: mTLS handshake refused");
-                    }
+                    Ok(Err(e)) => debug!(error = %e, "zt: mTLS handshake refused"),
                     Err(e) => debug!(error = %e, "zt: mTLS handshake task ended"),
                 },
             }
@@ -152,7 +149,19 @@ impl SpiffeListener {
         let timeout = self.handshake_timeout;
         self.handshakes.spawn(async move {
             let handshake = tokio::time::timeout(timeout, acceptor.accept(tcp)).await;
-            let (stream, peer) = handshake.map_err(|_| "handshake timed out")??;
+            let (stream, peer) = match handshake {
+                Ok(Ok(accepted)) => accepted,
+                Ok(Err(e)) => {
+                    crate::telemetry::count_refused_handshake(
+                        crate::telemetry::handshake_failure_reason(&e),
+                    );
+                    return Err(e.into());
+                }
+                Err(_) => {
+                    crate::telemetry::count_refused_handshake("timeout");
+                    return Err("handshake timed out".into());
+                }
+            };
             let identity = TransportIdentity::Verified(Arc::new(peer));
             Ok((
                 stream,

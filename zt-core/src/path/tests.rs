@@ -17,6 +17,21 @@ fn refused(raw: &str) -> PathError {
 }
 
 #[test]
+fn already_normal_paths_are_recognized_and_others_are_not() {
+    for normal in ["/", "/orders/42", "/a/b/", "/a.b/~c:d@e"] {
+        assert!(is_already_normal(normal), "{normal}");
+    }
+    for other in [
+        "/a//b", "//", "/a/./b", "/a/..", "/a/.", "/%41", "/a;b", "/a\\b", "/a b",
+    ] {
+        assert!(!is_already_normal(other), "{other}");
+        if let Ok(path) = normalize_segments(other) {
+            assert_eq!(normalize_path(other), Ok(path));
+        }
+    }
+}
+
+#[test]
 fn plain_paths_stay_as_they_are() {
     for path in [
         "/",
@@ -291,6 +306,14 @@ proptest! {
                 prop_assert!(!s.contains(bad), "{} holds {}", s, bad);
             }
             prop_assert!(!s.ends_with("/.") && !s.ends_with("/.."), "{}", s);
+        }
+    }
+
+    #[test]
+    fn shortcut_for_normal_paths_agrees_with_full_normalization(raw in path_like()) {
+        let path = raw.split(['?', '#']).next().unwrap_or_default();
+        if path.starts_with('/') && is_already_normal(path) {
+            prop_assert_eq!(normalize_segments(path).map(|p| p.0), Ok(path.to_owned()));
         }
     }
 

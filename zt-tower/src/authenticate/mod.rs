@@ -79,8 +79,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
-use http::header::AUTHORIZATION;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -260,8 +260,8 @@ type Validating<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody
 
 pin_project! {
     /// Response future of [`Authenticate`]: token validation then the inner service, or,
-    /// for a request without an `Authorization` header, the inner service or a rejection
-    /// at once.
+    /// for a request without a bearer token or with one the validator answers at once (from
+    /// its cache), the inner service or a rejection at once.
     pub struct ResponseFuture<F, B, E> {
         #[pin]
         kind: Kind<F, B, E>,
@@ -313,9 +313,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // No credentials at all: decided at once, without waiting on the validator.
-        if !request.headers().contains_key(AUTHORIZATION) {
-            let future = match self.config.admit_without_token(&mut request) {
+        // No credentials, or a token answered at once (from the validator's cache): decided
+        // here, without waiting on the validator.
+        if let Some(outcome) = self.config.authenticate_at_once(&mut request) {
+            let future = match outcome {
                 Ok(()) => crate::future::ResponseFuture::inner(self.inner.call(request)),
                 Err(rejection) => crate::future::ResponseFuture::rejected(
                     rejection.into_response(request.headers(), &self.config.realm),
@@ -343,6 +344,23 @@ where
 }
 
 impl<V: ValidateToken> AuthenticateConfig<V> {
+    /// Authenticates the request when that needs no waiting: no `Authorization` header, a
+    /// malformed one, credentials of another scheme, or a token the validator answers at
+    /// once. `None` when the token must be validated by [`authenticate`](Self::authenticate).
+    fn authenticate_at_once<B>(&self, request: &mut Request<B>) -> Option<Result<(), Rejection>> {
+        let token = match bearer::bearer_token(request.headers()) {
+            Ok(token) => token,
+            Err(rejection) => return Some(Err(rejection)),
+        };
+        // No `Authorization` header, or credentials of another scheme (Basic, ...): no token.
+        let Some(token) = token else {
+            return Some(self.admit_without_token(request));
+        };
+        let peer = peer_of(request.extensions());
+        let validation = self.validator.validate_cached(token, peer.as_deref())?;
+        Some(self.admit_validated(request, peer, validation))
+    }
+
     /// Validates the request's token, if any, and leaves the principal in its extensions.
     async fn authenticate<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
         let peer = peer_of(request.extensions());
@@ -353,12 +371,27 @@ impl<V: ValidateToken> AuthenticateConfig<V> {
             return self.admit_without_token(request);
         };
 
-        // A token that is present is always validated, whatever the requirement.
-        let subject = match self
+        // A token that is present is always validated, whatever the requirement. Only this
+        // full validation is timed: a cached answer takes well under a microsecond, and two
+        // clock reads would be a noticeable share of it.
+        let started = Instant::now();
+        let validation = self
             .validator
             .validate_detailed(token, peer.as_deref())
-            .await
-        {
+            .await;
+        crate::telemetry::record_token_validation_latency(started.elapsed());
+        self.admit_validated(request, peer, validation)
+    }
+
+    /// Leaves the principal of a validated token in the request, or refuses a token the
+    /// validator refused (reporting the refusal to the responder).
+    fn admit_validated<B>(
+        &self,
+        request: &mut Request<B>,
+        peer: Option<Arc<PeerIdentity>>,
+        validation: Result<Arc<Subject>, Rejected>,
+    ) -> Result<(), Rejection> {
+        let subject = match validation {
             Ok(subject) => subject,
             Err(Rejected {
                 error: e, verified, ..

@@ -250,3 +250,60 @@ async fn credentials_of_another_scheme_count_as_no_token() {
     .await;
     assert_eq!(optional.status, StatusCode::OK);
 }
+
+/// Answers `cached` and `revoked-key` at once, as a cache would; knows nothing else.
+#[derive(Clone, Default)]
+struct CachingValidator {
+    slow_calls: Arc<AtomicUsize>,
+}
+
+impl ValidateToken for CachingValidator {
+    async fn validate(
+        &self,
+        _: &str,
+        _: Option<&PeerIdentity>,
+    ) -> Result<Arc<Subject>, TokenError> {
+        self.slow_calls.fetch_add(1, Ordering::SeqCst);
+        Err(TokenError::BadSignature)
+    }
+
+    fn validate_cached(
+        &self,
+        token: &str,
+        _: Option<&PeerIdentity>,
+    ) -> Option<Result<Arc<Subject>, Rejected>> {
+        match token {
+            "cached" => Some(Ok(subject())),
+            "cached-expired" => Some(Err(Rejected::from(TokenError::Expired))),
+            _ => None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn token_answered_at_once_is_decided_without_the_full_validation() {
+    let validator = CachingValidator::default();
+    let service = AuthenticateLayer::new(validator.clone()).layer(service_fn(
+        |request: Request<()>| async move {
+            let principal = request.extensions().get::<Principal>().cloned().unwrap();
+            let subject = principal.subject.map(|s| s.subject.to_string());
+            Ok::<_, Infallible>(Response::new(subject.unwrap_or_default()))
+        },
+    ));
+    let send = |token: &str| {
+        let request = bearer(token).body(()).unwrap();
+        service.clone().oneshot(request)
+    };
+
+    let cached = send("cached").await.unwrap();
+    assert_eq!(cached.status(), StatusCode::OK);
+    let expired = send("cached-expired").await.unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    let challenge = expired.headers().get(WWW_AUTHENTICATE).unwrap();
+    assert!(challenge.to_str().unwrap().contains("expired"));
+    assert_eq!(validator.slow_calls.load(Ordering::SeqCst), 0);
+
+    let unknown = send("unknown").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(validator.slow_calls.load(Ordering::SeqCst), 1);
+}

@@ -39,6 +39,18 @@ pub trait ValidateToken: Clone + Send + Sync + 'static {
         let validation = self.validate(token, peer);
         async move { validation.await.map_err(Rejected::from) }
     }
+
+    /// The answer for `token` when it is at hand without waiting (for instance from a cache
+    /// of verified tokens), the same answer [`validate_detailed`](Self::validate_detailed)
+    /// would give; `None` to have `validate_detailed` called. The default is always `None`.
+    fn validate_cached(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> Option<Result<Arc<Subject>, Rejected>> {
+        let _ = (token, peer);
+        None
+    }
 }
 
 /// The fixed description sent to the caller for a token error: expiry and timing are
@@ -69,5 +81,13 @@ impl ValidateToken for zt_token::Validator {
         peer: Option<&PeerIdentity>,
     ) -> impl Future<Output = Result<Arc<Subject>, Rejected>> + Send {
         zt_token::Validator::validate_detailed(self, token, peer)
+    }
+
+    fn validate_cached(
+        &self,
+        token: &str,
+        peer: Option<&PeerIdentity>,
+    ) -> Option<Result<Arc<Subject>, Rejected>> {
+        zt_token::Validator::validate_cached(self, token, peer)
     }
 }

@@ -1,6 +1,6 @@
 //! One decision: from an HTTP request to an allow or a rejection.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use http::uri::PathAndQuery;
 use http::{HeaderName, Request, Uri};
@@ -24,6 +24,7 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 impl AuthorizeConfig {
     /// Decides `request`; on an allow, leaves the normalized path and the principal in it.
     pub(crate) fn authorize<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        let started = Instant::now();
         let mut principal = take_principal(request.extensions_mut());
         let now = self.clock.now();
 
@@ -47,6 +48,7 @@ impl AuthorizeConfig {
             }
         };
         crate::telemetry::count_decision(&decision);
+        crate::telemetry::record_decision_latency(started.elapsed());
         if let Some(responder) = &self.responder {
             responder.observe(&principal, &decision, now);
         }
