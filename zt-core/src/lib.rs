@@ -159,8 +159,9 @@ mod revocation;
 mod rules;
 
 pub use audit::{
-    AuditSink, DEFAULT_AUDIT_QUEUE, DecisionRecord, JsonLinesAuditSink, METRIC_DECISIONS,
-    METRIC_DRY_RUN_MATCHES, MemoryAuditSink, MetricsAuditSink, NoopAuditSink, TracingAuditSink,
+    AuditSink, DEFAULT_AUDIT_QUEUE, DecisionRecord, JsonLinesAuditSink, METRIC_AUDIT_DROPPED,
+    METRIC_DECISIONS, METRIC_DRY_RUN_MATCHES, MemoryAuditSink, MetricsAuditSink, NoopAuditSink,
+    TracingAuditSink,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{ConditionError, Decision, DryRunOutcome, Effect, GrantUse, Reason, RuleError};

@@ -125,3 +125,44 @@ fn quarantines_and_evictions_are_counted() {
     );
     assert!(count(&recording, "zt_responder_evictions_total{map=denies}") >= 84);
 }
+
+/// A writer that never finishes its first write until the test ends, so the queue fills.
+struct StalledWriter(std::sync::mpsc::Receiver<()>);
+
+impl std::io::Write for StalledWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.recv();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn audit_records_dropped_by_a_full_json_lines_queue_are_counted() {
+    let recording = Recording::default();
+    let (release, stalled) = std::sync::mpsc::channel();
+    let dropped = metrics::with_local_recorder(&recording, || {
+        let sink = zt_core::JsonLinesAuditSink::new(StalledWriter(stalled), 1).unwrap();
+        let path = zt_core::normalize_path("/orders").unwrap();
+        let principal = zt_core::Principal::default();
+        let method = http::Method::GET;
+        let request = zt_core::AccessRequest::new(&method, &path, &principal, clock().now());
+        let decision = Decision::deny(Reason::NoRuleMatched);
+        let mut sent = 0;
+        while sink.dropped_total() < 3 && sent < 10_000 {
+            zt_core::AuditSink::record(&sink, zt_core::DecisionRecord::new(&request, &decision));
+            sent += 1;
+        }
+        let dropped = sink.dropped_total();
+        drop(release);
+        dropped
+    });
+    assert!(dropped >= 3);
+    assert_eq!(
+        count(&recording, "zt_audit_records_dropped_total{}"),
+        dropped
+    );
+}

@@ -11,6 +11,9 @@ use std::thread::JoinHandle;
 
 use super::{AuditSink, DecisionRecord};
 
+/// Counter of audit records a [`JsonLinesAuditSink`] dropped because its queue was full.
+pub const METRIC_AUDIT_DROPPED: &str = "zt_audit_records_dropped_total";
+
 /// Records queued before new ones are dropped, by default.
 pub const DEFAULT_AUDIT_QUEUE: usize = 4096;
 
@@ -79,6 +82,7 @@ impl AuditSink for JsonLinesAuditSink {
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.pending_drops.fetch_add(pending + 1, Ordering::AcqRel);
                 self.dropped_total.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(METRIC_AUDIT_DROPPED).increment(1);
             }
         }
     }

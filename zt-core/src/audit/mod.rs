@@ -30,7 +30,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 pub use fanout::{METRIC_DECISIONS, METRIC_DRY_RUN_MATCHES, MetricsAuditSink};
-pub use json_lines::{DEFAULT_AUDIT_QUEUE, JsonLinesAuditSink};
+pub use json_lines::{DEFAULT_AUDIT_QUEUE, JsonLinesAuditSink, METRIC_AUDIT_DROPPED};
 pub use record::DecisionRecord;
 pub use tracing_sink::TracingAuditSink;
 
